@@ -1,0 +1,2 @@
+//! The `agen-policy` command.
+fn main() {}

@@ -1,0 +1,320 @@
+//! Explanations: a decision with the reasons behind it, per policy of the request's connector.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::condition::Outcome;
+use crate::decision::{Action, OwnedDecision, Reason};
+use crate::json::brief_str;
+use crate::model::{Operator, Policy};
+use crate::request::Request;
+use crate::set::PolicySet;
+
+/// A decision and how it came about. Printable for people ([`fmt::Display`]) and serializable
+/// as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    /// The decision, exactly as [`PolicySet::evaluate`] makes it.
+    pub decision: OwnedDecision,
+    /// The request's user.
+    pub user: String,
+    /// Whether the user is in the document's directory.
+    pub user_in_directory: bool,
+    /// The user's effective groups: the directory's, then the request's.
+    pub effective_groups: Vec<String>,
+    /// The request's connector.
+    pub connector: String,
+    /// The request's tool.
+    pub tool: String,
+    /// Every policy of the request's connector, in id order.
+    pub policies: Vec<PolicyTrace>,
+}
+
+/// How one policy bears on the request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyTrace {
+    /// The policy's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its action.
+    pub action: Action,
+    /// Whether its tool selector selects the requested tool.
+    pub governs_tool: bool,
+    /// Why the user is in its scope (`all users`, `user alice`, `group eng`), if they are.
+    pub scope: Option<String>,
+    /// Its rules, each with every condition's result; evaluated only for a candidate.
+    pub rules: Vec<RuleTrace>,
+    /// What it serves when no rule matches, if it has targeting.
+    pub otherwise: Option<String>,
+    /// What it served, if it was a candidate: an action's name, or `none` (it dropped out).
+    pub served: Option<String>,
+    /// Whether it is one of the decision's determining policies.
+    pub determining: bool,
+}
+
+/// One rule of a targeting.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleTrace {
+    /// Whether every condition holds.
+    pub matched: bool,
+    /// Its conditions.
+    pub conditions: Vec<ConditionTrace>,
+}
+
+/// One condition and its result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConditionTrace {
+    /// The attribute name.
+    pub attribute: String,
+    /// The operator.
+    pub operator: Operator,
+    /// The condition's values.
+    pub values: Vec<Value>,
+    /// Whether the result is inverted.
+    pub negate: bool,
+    /// Whether strings compare ignoring case.
+    pub ignore_case: bool,
+    /// The attribute's value in this request, if it has one.
+    pub actual: Option<Value>,
+    /// The result.
+    pub outcome: Outcome,
+}
+
+impl PolicySet {
+    /// Explains the decision on a request: for each policy of the request's connector, whether
+    /// it governs the tool, whether the user is in its scope, each rule's and condition's
+    /// result, and what it served.
+    pub fn explain(&self, request: &Request) -> Explanation {
+        let decision = self.evaluate(request);
+        let subject = self.subject(request);
+        let located = self.locate(request).is_ok();
+        let mut policies = Vec::new();
+        for &pi in self.connector_policies(request.connector()) {
+            let Some(compiled) = self.policies.get(pi as usize) else {
+                continue;
+            };
+            let Some(policy) = self.document().policies.get(compiled.source as usize) else {
+                continue;
+            };
+            let governs_tool = located && policy.tools.selects(request.tool());
+            let scope = scope_of(policy, request.user(), &self.effective_groups(&subject));
+            let candidate = governs_tool && scope.is_some();
+            let mut rules = Vec::new();
+            let mut served = None;
+            if candidate {
+                let mut any = false;
+                if let (Some(compiled_rules), Some(targeting)) =
+                    (&compiled.rules, &policy.targeting)
+                {
+                    for (rule, model) in compiled_rules.iter().zip(&targeting.rules) {
+                        let conditions: Vec<ConditionTrace> = rule
+                            .iter()
+                            .zip(&model.conditions)
+                            .map(|(c, m)| ConditionTrace {
+                                attribute: m.attribute.clone(),
+                                operator: m.operator,
+                                values: m.values.clone(),
+                                negate: m.negate,
+                                ignore_case: m.ignore_case,
+                                actual: self.resolve(&c.attribute, &subject).to_value(),
+                                outcome: self.condition(c, &subject),
+                            })
+                            .collect();
+                        let matched = conditions.iter().all(|c| c.outcome.holds());
+                        any |= matched;
+                        rules.push(RuleTrace {
+                            matched,
+                            conditions,
+                        });
+                    }
+                }
+                served = Some(
+                    match (compiled.rules.is_none() || any, compiled.otherwise) {
+                        (true, _) => compiled.action.as_str(),
+                        (false, o) => o.as_str(),
+                    },
+                );
+            }
+            let determining = decision.reason() == Reason::Policy
+                && decision.policies().contains(&policy.id.as_str());
+            policies.push(PolicyTrace {
+                id: policy.id.clone(),
+                name: policy.name.clone(),
+                action: policy.action,
+                governs_tool,
+                scope,
+                rules,
+                otherwise: policy
+                    .targeting
+                    .as_ref()
+                    .filter(|t| !t.rules.is_empty())
+                    .map(|t| t.otherwise.as_str().to_owned()),
+                served: served.map(str::to_owned),
+                determining,
+            });
+        }
+        Explanation {
+            decision: decision.to_owned_decision(),
+            user: request.user().to_owned(),
+            user_in_directory: self.in_directory(&subject),
+            effective_groups: self
+                .effective_groups(&subject)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            connector: request.connector().to_owned(),
+            tool: request.tool().to_owned(),
+            policies,
+        }
+    }
+}
+
+fn scope_of(policy: &Policy, user: &str, groups: &[&str]) -> Option<String> {
+    if policy.scope.all_users {
+        return Some("all users".to_owned());
+    }
+    if policy.scope.users.iter().any(|u| u == user) {
+        return Some(format!("user {user}"));
+    }
+    policy
+        .scope
+        .groups
+        .iter()
+        .find(|g| groups.contains(&g.as_str()))
+        .map(|g| format!("group {g}"))
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "decision: {}", self.decision)?;
+        write!(
+            f,
+            "request:  user {} ({}",
+            self.user,
+            if self.user_in_directory {
+                "in the directory"
+            } else {
+                "not in the directory"
+            }
+        )?;
+        if self.effective_groups.is_empty() {
+            f.write_str("; no groups")?;
+        } else {
+            write!(f, "; groups {}", self.effective_groups.join(", "))?;
+        }
+        writeln!(f, ") calls {} / {}", self.connector, self.tool)?;
+        let why = match self.decision.reason {
+            Reason::UnknownConnector => Some("the connector is not in the document"),
+            Reason::ConnectorDisabled => Some("the connector is disabled"),
+            Reason::UnknownTool => Some("the connector has no such tool"),
+            Reason::ToolDisabled => Some("the tool is disabled"),
+            Reason::NoPolicy => {
+                Some("no policy applies to this user and tool, so it is denied by default")
+            }
+            _ => None,
+        };
+        if let Some(why) = why {
+            writeln!(f, "          {why}")?;
+        }
+        if self.policies.is_empty() {
+            return Ok(());
+        }
+        writeln!(f, "\npolicies of connector {}:", self.connector)?;
+        for p in &self.policies {
+            writeln!(f)?;
+            p.fmt(f)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for PolicyTrace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mark = if self.determining {
+            "*"
+        } else if self.served.is_some() {
+            "+"
+        } else {
+            "-"
+        };
+        writeln!(
+            f,
+            "  {mark} {} [{}] {}",
+            self.id,
+            self.action,
+            brief_str(&self.name)
+        )?;
+        if !self.governs_tool {
+            return writeln!(f, "      does not govern this tool");
+        }
+        let Some(scope) = &self.scope else {
+            return writeln!(f, "      governs this tool; the user is not in its scope");
+        };
+        writeln!(f, "      governs this tool; in scope as {scope}")?;
+        for (i, rule) in self.rules.iter().enumerate() {
+            writeln!(
+                f,
+                "      rule {}: {}",
+                i + 1,
+                if rule.matched {
+                    "matches"
+                } else {
+                    "does not match"
+                }
+            )?;
+            for c in &rule.conditions {
+                c.fmt(f)?;
+            }
+        }
+        if let (Some(otherwise), false) = (&self.otherwise, self.rules.iter().any(|r| r.matched)) {
+            writeln!(f, "      no rule matches: otherwise {otherwise}")?;
+        }
+        match self.served.as_deref() {
+            Some("none") => writeln!(f, "      serves none: it does not apply")?,
+            Some(a) => writeln!(
+                f,
+                "      serves {a}{}",
+                if self.determining {
+                    "  (determining)"
+                } else {
+                    ""
+                }
+            )?,
+            None => {}
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ConditionTrace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "        {}: {}{} {}",
+            self.outcome.as_str(),
+            self.attribute,
+            if self.negate { " not" } else { "" },
+            self.operator
+        )?;
+        if !self.values.is_empty() {
+            let values: Vec<String> = self.values.iter().map(|v| v.to_string()).collect();
+            write!(f, " [{}]", values.join(", "))?;
+        }
+        if self.ignore_case {
+            f.write_str(" ignoring case")?;
+        }
+        match &self.actual {
+            Some(v) => {
+                let mut shown = v.to_string();
+                if shown.chars().count() > 80 {
+                    shown = shown.chars().take(80).collect::<String>() + "…";
+                }
+                writeln!(f, "  (value {shown})")
+            }
+            None => writeln!(f, "  (attribute missing)"),
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Unicode simple case folding, one `char` to one `char`, without allocating.
+//!
+//! Two characters are equal under `ignore_case` when they fold to the same character. The
+//! mapping is derived from the standard library's case tables (upper-case, then lower-case,
+//! keeping a character whose mapping is not one character) with the few exceptions where that
+//! differs from the simple folding of Unicode's `CaseFolding.txt` (statuses C and S), which is
+//! also what the `regex` crate's `(?i)` uses; a test checks the two agree on every character.
+
+/// Folds one character.
+#[inline]
+pub(crate) fn fold(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_lowercase();
+    }
+    fold_non_ascii(c)
+}
+
+fn fold_non_ascii(c: char) -> char {
+    if let Some(&(_, to)) = EXCEPTIONS.iter().find(|(from, _)| *from == c) {
+        return to;
+    }
+    let upper = single(c.to_uppercase()).unwrap_or(c);
+    single(upper.to_lowercase()).unwrap_or(upper)
+}
+
+fn single(mut it: impl Iterator<Item = char>) -> Option<char> {
+    match (it.next(), it.next()) {
+        (Some(c), None) => Some(c),
+        _ => None,
+    }
+}
+
+/// Characters whose simple folding differs from the upper-then-lower mapping.
+const EXCEPTIONS: &[(char, char)] = &[
+    // Dotless i upper-cases to I, but simple folding keeps it apart from i.
+    ('\u{131}', '\u{131}'),
+];
+
+/// Folds every character of `s` into a new string (done once per condition value, at load).
+pub(crate) fn fold_str(s: &str) -> String {
+    s.chars().map(fold).collect()
+}
+
+/// `s` folded equals `folded` (already folded).
+pub(crate) fn eq(s: &str, folded: &str) -> bool {
+    s.chars().map(fold).eq(folded.chars())
+}
+
+/// `s` folded starts with `folded`.
+pub(crate) fn starts_with(s: &str, folded: &str) -> bool {
+    let mut it = s.chars().map(fold);
+    folded.chars().all(|p| it.next() == Some(p))
+}
+
+/// `s` folded ends with `folded`.
+pub(crate) fn ends_with(s: &str, folded: &str) -> bool {
+    let mut it = s.chars().rev().map(fold);
+    folded.chars().rev().all(|p| it.next() == Some(p))
+}
+
+/// `s` folded contains `folded`.
+pub(crate) fn contains(s: &str, folded: &str) -> bool {
+    s.char_indices()
+        .any(|(i, _)| s.get(i..).is_some_and(|rest| starts_with(rest, folded)))
+        || folded.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_case_pairs() {
+        assert!(eq("ChatGPT", &fold_str("chatgpt")));
+        assert!(eq("ÄÖÜ", &fold_str("äöü")));
+        assert!(eq("\u{212A}", "k"), "Kelvin sign folds to k");
+        assert!(eq("ſ", "s"), "long s folds to s");
+        assert!(eq("ẞ", &fold_str("ß")));
+        assert!(eq("ΣΑΣ", &fold_str("σας")), "final sigma");
+    }
+
+    #[test]
+    fn simple_folding_maps_one_character_to_one() {
+        assert!(!eq("straße", &fold_str("STRASSE")));
+        assert!(!eq("ı", "i"));
+        assert!(!eq("İ", "i"));
+    }
+
+    #[test]
+    fn affixes_and_substrings() {
+        assert!(starts_with("Hello World", &fold_str("HELLO")));
+        assert!(!starts_with("He", &fold_str("HELLO")));
+        assert!(ends_with("Hello World", &fold_str("WORLD")));
+        assert!(!ends_with("d", &fold_str("WORLD")));
+        assert!(contains("Hello World", &fold_str("O W")));
+        assert!(contains("x", ""));
+        assert!(!contains("Hello", &fold_str("low")));
+    }
+}

@@ -1,0 +1,182 @@
+//! Timestamps for `before` and `after`: RFC 3339 date-times with a time and an offset, or
+//! integers of Unix milliseconds.
+
+use serde_json::Number;
+
+use super::number::as_integer;
+
+/// An instant: seconds since the Unix epoch and a fraction of a second in units of 10^-18 s
+/// (digits beyond the 18th are ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Instant {
+    seconds: i64,
+    attos: u64,
+}
+
+const ATTOS_PER_MILLI: u64 = 1_000_000_000_000_000;
+
+impl Instant {
+    /// An integer number of Unix milliseconds (an integral float such as `1.0e3` counts).
+    pub(crate) fn from_millis(n: &Number) -> Option<Instant> {
+        let ms = as_integer(n)?;
+        let seconds = i64::try_from(ms.div_euclid(1000)).ok()?;
+        let millis = u64::try_from(ms.rem_euclid(1000)).ok()?;
+        Some(Instant {
+            seconds,
+            attos: millis * ATTOS_PER_MILLI,
+        })
+    }
+
+    /// An RFC 3339 date-time: `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, `T` and `Z` in either
+    /// case. A leap second (`:60`) is read as the first second of the next minute.
+    pub(crate) fn parse(s: &str) -> Option<Instant> {
+        let b = s.as_bytes();
+        let year = digits(b, 0, 4)?;
+        let month = digits(b, 5, 2)?;
+        let day = digits(b, 8, 2)?;
+        let hour = digits(b, 11, 2)?;
+        let minute = digits(b, 14, 2)?;
+        let second = digits(b, 17, 2)?;
+        if b.get(4) != Some(&b'-')
+            || b.get(7) != Some(&b'-')
+            || !matches!(b.get(10), Some(b'T' | b't'))
+            || b.get(13) != Some(&b':')
+            || b.get(16) != Some(&b':')
+        {
+            return None;
+        }
+        if !(1..=12).contains(&month)
+            || day < 1
+            || day > days_in_month(year, month)
+            || hour > 23
+            || minute > 59
+            || second > 60
+        {
+            return None;
+        }
+        let mut pos = 19;
+        let mut attos: u64 = 0;
+        if b.get(pos) == Some(&b'.') {
+            pos += 1;
+            let start = pos;
+            let mut scale = ATTOS_PER_MILLI * 100; // the first digit is tenths
+            while let Some(d) = b.get(pos).filter(|d| d.is_ascii_digit()) {
+                attos += u64::from(d - b'0') * scale;
+                scale /= 10;
+                pos += 1;
+            }
+            if pos == start {
+                return None;
+            }
+        }
+        let offset_minutes: i64 = match b.get(pos) {
+            Some(b'Z' | b'z') if pos + 1 == b.len() => 0,
+            Some(sign @ (b'+' | b'-')) if pos + 6 == b.len() => {
+                let oh = digits(b, pos + 1, 2)?;
+                let om = digits(b, pos + 4, 2)?;
+                if b.get(pos + 3) != Some(&b':') || oh > 23 || om > 59 {
+                    return None;
+                }
+                let total = i64::from(oh * 60 + om);
+                if *sign == b'-' {
+                    -total
+                } else {
+                    total
+                }
+            }
+            _ => return None,
+        };
+        let days = days_from_civil(i64::from(year), month, day);
+        let local = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
+        Some(Instant {
+            seconds: local - offset_minutes * 60,
+            attos,
+        })
+    }
+}
+
+/// The number made of `len` ASCII digits at `at`.
+fn digits(b: &[u8], at: usize, len: usize) -> Option<u32> {
+    let slice = b.get(at..at.checked_add(len)?)?;
+    slice.iter().try_fold(0u32, |acc, d| {
+        d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
+    })
+}
+
+fn is_leap(year: u32) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Option<Instant> {
+        Instant::parse(s)
+    }
+
+    fn ms(v: i64) -> Option<Instant> {
+        Instant::from_millis(&Number::from(v))
+    }
+
+    #[test]
+    fn offsets_and_milliseconds_agree() {
+        assert_eq!(
+            t("2017-12-06T00:00:00.000-07:00"),
+            t("2017-12-06T07:00:00Z")
+        );
+        assert_eq!(t("2017-12-06T07:00:00Z"), ms(1_512_543_600_000));
+        assert_eq!(t("1970-01-01T00:00:00Z"), ms(0));
+        assert_eq!(t("1969-12-31T23:59:59.999Z"), ms(-1));
+        assert_eq!(t("2026-01-01T01:00:00+02:00"), t("2025-12-31T23:00:00Z"));
+        assert!(t("2026-01-01T00:00:00.001Z") == ms(1_767_225_600_001));
+        assert!(t("2026-01-01T00:00:00.0000000000000000001Z") == t("2026-01-01T00:00:00Z"));
+        assert!(t("2026-01-01T00:00:00.000000000000000001Z") > t("2026-01-01T00:00:00Z"));
+        assert_eq!(t("2016-12-31T23:59:60Z"), t("2017-01-01T00:00:00Z"));
+        assert_eq!(t("2024-02-29t12:00:00z"), t("2024-02-29T12:00:00Z"));
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_timestamp() {
+        for bad in [
+            "",
+            "2017-12-06",
+            "2017-12-06X00:00:00.000-07:00",
+            "00:00:00.000-07.00",
+            "2017-12-06T00:00:00",
+            "2017-12-06T00:00:00.Z",
+            "2017-13-06T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2017-12-06T24:00:00Z",
+            "2017-12-06T00:00:00+2:00",
+            "2017-12-06T00:00:00+02:00 ",
+            "2017-12-06 00:00:00Z",
+            "1512543600000",
+            "２017-12-06T00:00:00Z",
+        ] {
+            assert!(t(bad).is_none(), "{bad:?}");
+        }
+        assert!(Instant::from_millis(&Number::from_f64(1.5).unwrap_or(Number::from(0))).is_none());
+    }
+}

@@ -1,0 +1,615 @@
+//! The compiled, immutable [`PolicySet`] and its index: connector → tool → scope.
+
+use std::ops::Range;
+
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
+
+use crate::condition::{lookup, Attribute, CompiledCondition, Outcome, Resolved};
+use crate::decision::{Action, Decision, Reason};
+use crate::error::{LoadError, Problem};
+use crate::limits::Limits;
+use crate::load::{self, CompiledRules};
+use crate::model::{Document, Otherwise};
+use crate::request::Request;
+
+/// A loaded, validated and indexed policy document: immutable, cheap to share across threads
+/// (`Send + Sync`), and evaluated without allocating on the common path.
+///
+/// ```
+/// use agen_policy_core::{Action, PolicySet, Request};
+///
+/// let set = PolicySet::from_json(r#"{
+///   "connectors": [{ "id": "github", "tools": [{ "name": "delete_repository" }] }],
+///   "policies": [{ "id": "p", "name": "Deletes need approval", "connector": "github",
+///                  "action": "request_approval", "all_users": true,
+///                  "tools": ["delete_repository"] }]
+/// }"#)?;
+/// let decision = set.evaluate(&Request::new("alice", "github", "delete_repository")?);
+/// assert_eq!(decision.action(), Action::RequestApproval);
+/// assert_eq!(decision.policies(), ["p"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct PolicySet {
+    document: Document,
+    warnings: Vec<Problem>,
+    connectors: FxHashMap<Box<str>, u32>,
+    connector_index: Vec<ConnectorIndex>,
+    users: FxHashMap<Box<str>, UserEntry>,
+    directory: Vec<DirectoryEntry>,
+    group_syms: FxHashMap<Box<str>, u32>,
+    /// Sorted by id, so candidates collected in index order are already in byte order.
+    pub(crate) policies: Vec<CompiledPolicy>,
+    /// Approval flow ids sorted, so flow indices sort like the ids.
+    flows: Vec<Box<str>>,
+    /// Per slot, the policies that apply to every user.
+    all_users: Vec<Range<u32>>,
+    /// Per slot, whether any policy of it is scoped to users / to groups (skips lookups).
+    scoped: Vec<(bool, bool)>,
+    /// `(slot, principal)` → the policies of that slot scoped to that principal.
+    postings: FxHashMap<u64, Range<u32>>,
+    posting_data: Vec<u32>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ConnectorIndex {
+    enabled: bool,
+    tools: FxHashMap<Box<str>, u32>,
+    tool_enabled: Vec<bool>,
+    /// Slot of its first tool; tool `t` is slot `first_slot + t`.
+    first_slot: u32,
+    /// Slot of the policies that govern all its tools (`all: true`), checked against `exclude`.
+    all_slot: u32,
+    /// Its policies (indices into `policies`), for explanations.
+    policies: Vec<u32>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct UserEntry {
+    /// Symbol when some policy names the user in its scope.
+    sym: Option<u32>,
+    /// Index into `directory` when the document lists the user.
+    directory: Option<u32>,
+}
+
+#[derive(Debug)]
+pub(crate) struct DirectoryEntry {
+    email: Option<Box<str>>,
+    name: Option<Box<str>>,
+    groups: Box<[Box<str>]>,
+    group_syms: Box<[u32]>,
+}
+
+#[derive(Debug)]
+pub(crate) struct CompiledPolicy {
+    pub(crate) id: Box<str>,
+    pub(crate) action: Action,
+    pub(crate) otherwise: Otherwise,
+    pub(crate) rules: CompiledRules,
+    pub(crate) flow: Option<u32>,
+    /// The most restrictive action it can serve; lets evaluation skip it once that is beaten.
+    max_served: Action,
+    /// For `all: true` policies: the excluded tools of its connector, sorted.
+    exclude: Box<[u32]>,
+    /// Its index in `document.policies`.
+    pub(crate) source: u32,
+}
+
+/// The request's principals, resolved once per evaluation.
+pub(crate) struct Subject<'a> {
+    pub(crate) request: &'a Request,
+    user: Option<&'a UserEntry>,
+    directory: Option<&'a DirectoryEntry>,
+}
+
+const USER_TAG: u32 = 0;
+const GROUP_TAG: u32 = 1;
+
+fn posting_key(slot: u32, tag: u32, sym: u32) -> u64 {
+    (u64::from(slot) << 32) | (u64::from(sym) << 1) | u64::from(tag)
+}
+
+fn to_u32(n: usize) -> u32 {
+    // INVARIANT: the limits bound policies, tools, users and groups far below u32::MAX.
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl PolicySet {
+    /// Loads a document from JSON text under the default [`Limits`].
+    pub fn from_json(text: &str) -> Result<PolicySet, LoadError> {
+        PolicySet::from_slice(text.as_bytes())
+    }
+
+    /// Loads a document from JSON bytes under the default [`Limits`].
+    pub fn from_slice(bytes: &[u8]) -> Result<PolicySet, LoadError> {
+        PolicySet::from_slice_with_limits(bytes, &Limits::default())
+    }
+
+    /// Loads a document from JSON bytes under `limits`.
+    pub fn from_slice_with_limits(bytes: &[u8], limits: &Limits) -> Result<PolicySet, LoadError> {
+        let loaded = load::load(bytes, limits)?;
+        Ok(PolicySet::compile(loaded))
+    }
+
+    /// Loads a [`Document`] (for instance one read from a set with [`PolicySet::document`] and
+    /// changed), validating it like text.
+    pub fn from_document(document: &Document) -> Result<PolicySet, LoadError> {
+        let text = serde_json::to_vec(document).unwrap_or_default();
+        PolicySet::from_slice(&text)
+    }
+
+    /// The document, as loaded, with every default filled in. It serializes to JSON that loads
+    /// to a set making the same decisions.
+    pub fn document(&self) -> &Document {
+        &self.document
+    }
+
+    /// The warnings found while loading.
+    pub fn warnings(&self) -> &[Problem] {
+        &self.warnings
+    }
+
+    fn compile(loaded: load::Loaded) -> PolicySet {
+        let load::Loaded {
+            document,
+            rules,
+            warnings,
+        } = loaded;
+
+        // Connectors and their tool slots.
+        let mut connectors = FxHashMap::default();
+        let mut connector_index = Vec::with_capacity(document.connectors.len());
+        let mut slot = 0u32;
+        for (i, c) in document.connectors.iter().enumerate() {
+            connectors.insert(c.id.as_str().into(), to_u32(i));
+            let mut tools = FxHashMap::default();
+            for (t, tool) in c.tools.iter().enumerate() {
+                tools.insert(tool.name.as_str().into(), to_u32(t));
+            }
+            connector_index.push(ConnectorIndex {
+                enabled: c.enabled,
+                tools,
+                tool_enabled: c.tools.iter().map(|t| t.enabled).collect(),
+                first_slot: slot,
+                all_slot: 0,
+                policies: Vec::new(),
+            });
+            slot += to_u32(c.tools.len());
+        }
+        for c in &mut connector_index {
+            c.all_slot = slot;
+            slot += 1;
+        }
+        let slots = slot as usize;
+
+        // Users and groups named in scopes get symbols; directory users get entries.
+        let mut users: FxHashMap<Box<str>, UserEntry> = FxHashMap::default();
+        let mut group_syms: FxHashMap<Box<str>, u32> = FxHashMap::default();
+        let mut user_count = 0u32;
+        for p in &document.policies {
+            for u in &p.scope.users {
+                let e = users.entry(u.as_str().into()).or_default();
+                if e.sym.is_none() {
+                    e.sym = Some(user_count);
+                    user_count += 1;
+                }
+            }
+            for g in &p.scope.groups {
+                let n = to_u32(group_syms.len());
+                group_syms.entry(g.as_str().into()).or_insert(n);
+            }
+        }
+        let mut directory = Vec::with_capacity(document.users.len());
+        for u in &document.users {
+            let e = users.entry(u.id.as_str().into()).or_default();
+            e.directory = Some(to_u32(directory.len()));
+            directory.push(DirectoryEntry {
+                email: u.email.as_deref().map(Box::from),
+                name: u.name.as_deref().map(Box::from),
+                groups: u.groups.iter().map(|g| Box::from(g.as_str())).collect(),
+                group_syms: u
+                    .groups
+                    .iter()
+                    .filter_map(|g| group_syms.get(g.as_str()).copied())
+                    .collect(),
+            });
+        }
+
+        // Policies in id order.
+        let mut order: Vec<usize> = (0..document.policies.len()).collect();
+        order.sort_by(|a, b| {
+            let id = |i: &usize| document.policies.get(*i).map(|p| p.id.as_str());
+            id(a).cmp(&id(b))
+        });
+        let mut flows: Vec<Box<str>> = document
+            .approval_flows
+            .iter()
+            .map(|f| Box::from(f.id.as_str()))
+            .collect();
+        flows.sort();
+        let mut rules: Vec<Option<CompiledRules>> = rules.into_iter().map(Some).collect();
+
+        let mut all_users: Vec<Vec<u32>> = vec![Vec::new(); slots];
+        let mut scoped_lists: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
+        let mut policies = Vec::with_capacity(order.len());
+        for (pi, &source) in order.iter().enumerate() {
+            let Some(p) = document.policies.get(source) else {
+                continue;
+            };
+            let pi = to_u32(pi);
+            let compiled_rules = rules.get_mut(source).and_then(Option::take).flatten();
+            let otherwise = p
+                .targeting
+                .as_ref()
+                .map_or(Otherwise::Serve(p.action), |t| t.otherwise);
+            let max_served = match (&compiled_rules, otherwise) {
+                (None, _) => p.action,
+                (Some(_), Otherwise::None) => p.action,
+                (Some(_), Otherwise::Serve(o)) => p.action.max(o),
+            };
+            let Some(&ci) = connectors.get(p.connector.as_str()) else {
+                continue;
+            };
+            let Some(c) = connector_index.get_mut(ci as usize) else {
+                continue;
+            };
+            c.policies.push(pi);
+            let tool_slot = |name: &str| c.tools.get(name).copied();
+            let (slots_of_policy, exclude): (Vec<u32>, Box<[u32]>) = if p.tools.all {
+                let mut ex: Vec<u32> = p
+                    .tools
+                    .exclude
+                    .iter()
+                    .filter_map(|t| tool_slot(t))
+                    .collect();
+                ex.sort_unstable();
+                ex.dedup();
+                (vec![c.all_slot], ex.into_boxed_slice())
+            } else {
+                let mut s: Vec<u32> = p
+                    .tools
+                    .include
+                    .iter()
+                    .filter(|t| !p.tools.exclude.contains(t))
+                    .filter_map(|t| tool_slot(t))
+                    .map(|t| c.first_slot + t)
+                    .collect();
+                s.sort_unstable();
+                s.dedup();
+                (s, Box::default())
+            };
+            for &s in &slots_of_policy {
+                if p.scope.all_users {
+                    if let Some(list) = all_users.get_mut(s as usize) {
+                        list.push(pi);
+                    }
+                    continue;
+                }
+                for u in &p.scope.users {
+                    if let Some(sym) = users.get(u.as_str()).and_then(|e| e.sym) {
+                        scoped_lists
+                            .entry(posting_key(s, USER_TAG, sym))
+                            .or_default()
+                            .push(pi);
+                    }
+                }
+                for g in &p.scope.groups {
+                    if let Some(&sym) = group_syms.get(g.as_str()) {
+                        scoped_lists
+                            .entry(posting_key(s, GROUP_TAG, sym))
+                            .or_default()
+                            .push(pi);
+                    }
+                }
+            }
+            policies.push(CompiledPolicy {
+                id: p.id.as_str().into(),
+                action: p.action,
+                otherwise,
+                rules: compiled_rules,
+                flow: p
+                    .approval_flow
+                    .as_deref()
+                    .and_then(|f| flows.binary_search_by(|x| (**x).cmp(f)).ok())
+                    .map(to_u32),
+                max_served,
+                exclude,
+                source: to_u32(source),
+            });
+        }
+
+        // Flatten: one vector of policy indices, ranges into it.
+        let mut posting_data = Vec::new();
+        let mut flatten = |list: &mut Vec<u32>| {
+            list.sort_unstable();
+            list.dedup();
+            let start = to_u32(posting_data.len());
+            posting_data.extend_from_slice(list);
+            start..to_u32(posting_data.len())
+        };
+        let all_users: Vec<Range<u32>> = all_users.iter_mut().map(&mut flatten).collect();
+        let mut scoped = vec![(false, false); slots];
+        let mut postings = FxHashMap::default();
+        postings.reserve(scoped_lists.len());
+        let mut keys: Vec<u64> = scoped_lists.keys().copied().collect();
+        keys.sort_unstable();
+        for key in keys {
+            if let Some(list) = scoped_lists.get_mut(&key) {
+                postings.insert(key, flatten(list));
+            }
+            let slot = (key >> 32) as usize;
+            if let Some(flags) = scoped.get_mut(slot) {
+                if key & 1 == u64::from(GROUP_TAG) {
+                    flags.1 = true;
+                } else {
+                    flags.0 = true;
+                }
+            }
+        }
+        posting_data.shrink_to_fit();
+
+        PolicySet {
+            document,
+            warnings,
+            connectors,
+            connector_index,
+            users,
+            directory,
+            group_syms,
+            policies,
+            flows,
+            all_users,
+            scoped,
+            postings,
+            posting_data,
+        }
+    }
+
+    /// Decides on a request (SPEC §4). Never fails, never panics, and for a request with up to
+    /// 8 groups allocates nothing unless more than 16 policies are candidates.
+    pub fn evaluate<'s>(&'s self, request: &Request) -> Decision<'s> {
+        match self.locate(request) {
+            Err(reason) => Decision::without_policy(reason),
+            Ok((connector, tool)) => {
+                let subject = self.subject(request);
+                let candidates = self.candidates(connector, tool, &subject);
+                self.decide(&candidates, &subject)
+            }
+        }
+    }
+
+    /// Resolves the request's connector and tool, or the reason it is denied outright.
+    pub(crate) fn locate(&self, request: &Request) -> Result<(&ConnectorIndex, u32), Reason> {
+        let connector = self
+            .connectors
+            .get(request.connector())
+            .and_then(|&i| self.connector_index.get(i as usize))
+            .ok_or(Reason::UnknownConnector)?;
+        if !connector.enabled {
+            return Err(Reason::ConnectorDisabled);
+        }
+        let tool = *connector
+            .tools
+            .get(request.tool())
+            .ok_or(Reason::UnknownTool)?;
+        if !connector
+            .tool_enabled
+            .get(tool as usize)
+            .copied()
+            .unwrap_or(false)
+        {
+            return Err(Reason::ToolDisabled);
+        }
+        Ok((connector, tool))
+    }
+
+    pub(crate) fn subject<'a>(&'a self, request: &'a Request) -> Subject<'a> {
+        let user = self.users.get(request.user());
+        let directory = user
+            .and_then(|u| u.directory)
+            .and_then(|d| self.directory.get(d as usize));
+        Subject {
+            request,
+            user,
+            directory,
+        }
+    }
+
+    /// The candidate policies (SPEC §4 step 3), sorted and without repeats.
+    fn candidates(
+        &self,
+        connector: &ConnectorIndex,
+        tool: u32,
+        subject: &Subject<'_>,
+    ) -> SmallVec<[u32; 16]> {
+        let mut out: SmallVec<[u32; 16]> = SmallVec::new();
+        // The request's groups that some policy names; directory groups come pre-resolved.
+        let mut groups: SmallVec<[u32; 16]> = SmallVec::new();
+        if let Some(d) = subject.directory {
+            groups.extend_from_slice(&d.group_syms);
+        }
+        for g in subject.request.groups() {
+            if let Some(&sym) = self.group_syms.get(g.as_str()) {
+                groups.push(sym);
+            }
+        }
+        let user_sym = subject.user.and_then(|u| u.sym);
+        let tool_slot = connector.first_slot + tool;
+        for (slot, check_exclude) in [(tool_slot, false), (connector.all_slot, true)] {
+            let before = out.len();
+            if let Some(range) = self.all_users.get(slot as usize) {
+                out.extend_from_slice(self.postings_of(range));
+            }
+            let (by_user, by_group) = self.scoped.get(slot as usize).copied().unwrap_or_default();
+            if by_user {
+                if let Some(sym) = user_sym {
+                    if let Some(range) = self.postings.get(&posting_key(slot, USER_TAG, sym)) {
+                        out.extend_from_slice(self.postings_of(range));
+                    }
+                }
+            }
+            if by_group {
+                for &sym in &groups {
+                    if let Some(range) = self.postings.get(&posting_key(slot, GROUP_TAG, sym)) {
+                        out.extend_from_slice(self.postings_of(range));
+                    }
+                }
+            }
+            if check_exclude && out.len() > before {
+                let mut i = before;
+                while i < out.len() {
+                    let excluded = out
+                        .get(i)
+                        .and_then(|&p| self.policies.get(p as usize))
+                        .is_some_and(|p| p.exclude.binary_search(&tool).is_ok());
+                    if excluded {
+                        out.swap_remove(i);
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn postings_of(&self, range: &Range<u32>) -> &[u32] {
+        self.posting_data
+            .get(range.start as usize..range.end as usize)
+            .unwrap_or_default()
+    }
+
+    /// Steps 4-6 of SPEC §4 over sorted candidates.
+    fn decide<'s>(&'s self, candidates: &[u32], subject: &Subject<'_>) -> Decision<'s> {
+        let mut best: Option<Action> = None;
+        let mut served: SmallVec<[(u32, Action); 16]> = SmallVec::new();
+        for &pi in candidates {
+            let Some(p) = self.policies.get(pi as usize) else {
+                continue;
+            };
+            // A policy that cannot serve anything as restrictive as the best so far changes
+            // nothing: skip its targeting.
+            if best.is_some_and(|b| p.max_served < b) {
+                continue;
+            }
+            let action = self.serve(p, subject);
+            if let Some(a) = action {
+                served.push((pi, a));
+                best = Some(best.map_or(a, |b| b.max(a)));
+            }
+        }
+        let Some(best) = best else {
+            return Decision::without_policy(Reason::NoPolicy);
+        };
+        let mut ids: SmallVec<[&'s str; 4]> = SmallVec::new();
+        let mut flows: SmallVec<[u32; 4]> = SmallVec::new();
+        for &(pi, a) in &served {
+            if a != best {
+                continue;
+            }
+            if let Some(p) = self.policies.get(pi as usize) {
+                ids.push(&p.id);
+                if best == Action::RequestApproval {
+                    if let Some(f) = p.flow {
+                        flows.push(f);
+                    }
+                }
+            }
+        }
+        flows.sort_unstable();
+        flows.dedup();
+        let flow_ids = flows
+            .iter()
+            .filter_map(|&f| self.flows.get(f as usize).map(|s| &**s))
+            .collect();
+        Decision::from_policies(best, ids, flow_ids)
+    }
+
+    /// What a candidate serves (SPEC §4 step 4); `None` for `otherwise: none`.
+    fn serve(&self, p: &CompiledPolicy, subject: &Subject<'_>) -> Option<Action> {
+        let Some(rules) = &p.rules else {
+            return Some(p.action);
+        };
+        let matched = rules
+            .iter()
+            .any(|rule| rule.iter().all(|c| self.condition(c, subject).holds()));
+        match (matched, p.otherwise) {
+            (true, _) => Some(p.action),
+            (false, Otherwise::Serve(a)) => Some(a),
+            (false, Otherwise::None) => None,
+        }
+    }
+
+    pub(crate) fn condition(&self, c: &CompiledCondition, subject: &Subject<'_>) -> Outcome {
+        c.evaluate(self.resolve(&c.attribute, subject))
+    }
+
+    pub(crate) fn resolve<'a>(
+        &'a self,
+        attribute: &'a Attribute,
+        subject: &Subject<'a>,
+    ) -> Resolved<'a> {
+        let r = subject.request;
+        match attribute {
+            Attribute::UserId => Resolved::Str(r.user()),
+            Attribute::ConnectorId => Resolved::Str(r.connector()),
+            Attribute::ToolName => Resolved::Str(r.tool()),
+            Attribute::UserEmail => subject
+                .directory
+                .and_then(|d| d.email.as_deref())
+                .map_or(Resolved::Missing, Resolved::Str),
+            Attribute::UserName => subject
+                .directory
+                .and_then(|d| d.name.as_deref())
+                .map_or(Resolved::Missing, Resolved::Str),
+            Attribute::UserGroups => {
+                Resolved::Groups(subject.directory.map_or(&[][..], |d| &d.groups), r.groups())
+            }
+            Attribute::Context { name, path } => {
+                lookup(r.context(), name, path).map_or(Resolved::Missing, Resolved::Json)
+            }
+        }
+    }
+
+    /// Whether the request's user is in the directory.
+    pub(crate) fn in_directory(&self, subject: &Subject<'_>) -> bool {
+        subject.directory.is_some()
+    }
+
+    /// The policies of a connector, for explanations (sorted by id).
+    pub(crate) fn connector_policies(&self, connector: &str) -> &[u32] {
+        self.connectors
+            .get(connector)
+            .and_then(|&i| self.connector_index.get(i as usize))
+            .map_or(&[], |c| &c.policies)
+    }
+
+    /// The effective groups of the subject as strings (directory, then request).
+    pub(crate) fn effective_groups<'a>(&'a self, subject: &Subject<'a>) -> Vec<&'a str> {
+        let mut out: Vec<&str> = subject
+            .directory
+            .map(|d| d.groups.iter().map(|g| &**g).collect())
+            .unwrap_or_default();
+        for g in subject.request.groups() {
+            if !out.contains(&g.as_str()) {
+                out.push(g);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn policy_set_is_send_and_sync() {
+        assert_send_sync::<PolicySet>();
+    }
+}

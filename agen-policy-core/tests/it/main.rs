@@ -1,0 +1,3 @@
+//! Integration tests of `agen-policy-core`: one binary, one module per concern.
+
+mod conformance;
