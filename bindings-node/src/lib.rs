@@ -1,0 +1,1 @@
+//! Node bindings of the agen policy engine (placeholder).
