@@ -1,3 +1,4 @@
 //! Integration tests of `agen-policy-core`: one binary, one module per concern.
 
+mod alloc;
 mod conformance;

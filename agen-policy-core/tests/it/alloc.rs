@@ -1,0 +1,103 @@
+//! `evaluate` does not allocate on the common path: a counting global allocator (per thread, so
+//! tests running in parallel do not disturb each other) sees zero allocations while a prepared
+//! request with 8 groups and 8 context attributes is evaluated, over every operator.
+
+use agen_policy_core::{Action, PolicySet, Request};
+use serde_json::json;
+
+/// Allocations made by this thread while `f` runs (`allocation-counter` swaps in a counting
+/// global allocator for the test binary; the workspace forbids writing one here).
+fn allocations_during(f: impl FnOnce()) -> u64 {
+    allocation_counter::measure(f).count_total
+}
+
+fn document() -> String {
+    let conditions = json!([
+        { "attribute": "agent.type", "operator": "matches", "values": ["Claude*", "ChatGPT"], "ignore_case": true },
+        { "attribute": "agent.type", "operator": "regex", "values": ["^(claude|chatgpt)"], "ignore_case": true },
+        { "attribute": "agent.type", "operator": "equals", "values": ["a", "b", "c", "d", "e", "f", "g", "h", "i", "Claude Desktop"] },
+        { "attribute": "agent.type", "operator": "starts_with", "values": ["CLAUDE"], "ignore_case": true },
+        { "attribute": "agent.type", "operator": "ends_with", "values": ["top"] },
+        { "attribute": "agent.type", "operator": "contains", "values": ["É", "desk"], "ignore_case": true },
+        { "attribute": "risk", "operator": "lt", "values": [10, 20.5] },
+        { "attribute": "issued", "operator": "before", "values": ["2030-01-01T00:00:00Z"] },
+        { "attribute": "client.version", "operator": "semver_gt", "values": ["1.2.0-rc.1"] },
+        { "attribute": "request.ip", "operator": "in_cidr", "values": ["10.0.0.0/8", "2001:db8::/32"] },
+        { "attribute": "user.groups", "operator": "equals", "values": ["g7"] },
+        { "attribute": "user.email", "operator": "ends_with", "values": ["@acme.example"] },
+        { "attribute": "tags", "operator": "contains", "values": ["prod"] },
+        { "attribute": "mfa", "operator": "exists" },
+        { "attribute": "blocked", "operator": "equals", "values": [true], "negate": true }
+    ]);
+    json!({
+        "connectors": [{ "id": "github", "tools": [{ "name": "create_issue" }, { "name": "delete_repository" }] }],
+        "groups": [{ "id": "g0" }, { "id": "g7" }],
+        "users": [{ "id": "alice", "email": "alice@acme.example", "groups": ["g0", "g1"] }],
+        "approval_flows": [{ "id": "review", "steps": [{ "groups": ["g0"] }] }],
+        "policies": [
+            { "id": "everyone", "name": "Everyone", "connector": "github", "action": "allow",
+              "all_users": true, "tools": "all",
+              "targeting": { "rules": [{ "conditions": conditions }], "otherwise": "deny" } },
+            { "id": "by-user", "name": "By user", "connector": "github", "action": "allow",
+              "users": ["alice"], "tools": ["create_issue"] },
+            { "id": "by-group", "name": "By group", "connector": "github", "action": "step_up",
+              "groups": ["g3"], "tools": { "include": ["create_issue"] } },
+            { "id": "approval", "name": "Approval", "connector": "github", "action": "request_approval",
+              "groups": ["g5"], "tools": ["delete_repository"], "approval_flow": "review" },
+            { "id": "not-me", "name": "Other groups", "connector": "github", "action": "deny",
+              "groups": ["g99"], "tools": "all" }
+        ]
+    })
+    .to_string()
+}
+
+fn request(tool: &str) -> Request {
+    Request::builder("alice", "github", tool)
+        .groups((2..10).map(|g| format!("g{g}")))
+        .context("agent", json!({ "type": "Claude Desktop" }))
+        .context("risk", 3)
+        .context("issued", "2026-11-25T10:00:00+01:00")
+        .context("client", json!({ "version": "1.4.0" }))
+        .context("request.ip", "10.1.2.3")
+        .context("tags", json!(["dev", "production"]))
+        .context("mfa", true)
+        .context("blocked", false)
+        .build()
+        .expect("a valid request")
+}
+
+#[test]
+fn evaluate_does_not_allocate() {
+    let set = PolicySet::from_json(&document()).expect("the document loads");
+    let issue = request("create_issue");
+    let delete = request("delete_repository");
+    // Warm up: the regex crate fills a per-thread cache on first use.
+    let _ = set.evaluate(&issue);
+    let _ = set.evaluate(&delete);
+
+    let mut actions = Vec::with_capacity(2);
+    let n = allocations_during(|| {
+        for _ in 0..100 {
+            let d = set.evaluate(&issue);
+            let e = set.evaluate(&delete);
+            if actions.is_empty() {
+                actions.push((d.action(), d.policies().len()));
+                actions.push((e.action(), e.approval_flows().len()));
+            }
+        }
+    });
+    assert_eq!(n, 0, "evaluate allocated {n} times");
+    // The workload really takes the paths it is meant to: every condition holds for `create_issue`
+    // (so the targeted policy allows, beside the user's and the group's), and `delete_repository`
+    // needs approval through the group policy while `everyone` allows.
+    assert_eq!(actions, [(Action::StepUp, 1), (Action::RequestApproval, 1)]);
+}
+
+#[test]
+fn the_counter_counts() {
+    let n = allocations_during(|| {
+        let v: Vec<u8> = Vec::with_capacity(16);
+        std::hint::black_box(v);
+    });
+    assert_eq!(n, 1);
+}
