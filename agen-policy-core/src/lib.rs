@@ -74,6 +74,16 @@ pub use set::PolicySet;
 
 use serde::Serialize;
 
+/// The repository README's Rust example, compiled as a doctest so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct RepositoryReadme;
+
+/// This crate's README example, run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadme;
+
 /// The outcome of validating a document without keeping it: its errors and warnings.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Validation {
