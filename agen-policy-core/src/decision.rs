@@ -124,15 +124,17 @@ pub struct Decision<'s> {
     reason: Reason,
     policies: SmallVec<[&'s str; 4]>,
     approval_flows: SmallVec<[&'s str; 2]>,
+    version: &'s str,
 }
 
 impl<'s> Decision<'s> {
-    pub(crate) fn without_policy(reason: Reason) -> Self {
+    pub(crate) fn without_policy(reason: Reason, version: &'s str) -> Self {
         Decision {
             action: Action::Deny,
             reason,
             policies: SmallVec::new(),
             approval_flows: SmallVec::new(),
+            version,
         }
     }
 
@@ -140,12 +142,14 @@ impl<'s> Decision<'s> {
         action: Action,
         policies: SmallVec<[&'s str; 4]>,
         approval_flows: SmallVec<[&'s str; 2]>,
+        version: &'s str,
     ) -> Self {
         Decision {
             action,
             reason: Reason::Policy,
             policies,
             approval_flows,
+            version,
         }
     }
 
@@ -176,6 +180,12 @@ impl<'s> Decision<'s> {
         &self.approval_flows
     }
 
+    /// The version of the policy set that made the decision: the SHA-256 of its document, in
+    /// hex (see [`PolicySet::version`](crate::PolicySet::version)).
+    pub fn version(&self) -> &'s str {
+        self.version
+    }
+
     /// A copy that owns its strings and outlives the policy set.
     pub fn to_owned_decision(&self) -> OwnedDecision {
         OwnedDecision {
@@ -187,6 +197,7 @@ impl<'s> Decision<'s> {
                 .iter()
                 .map(|f| (*f).to_owned())
                 .collect(),
+            version: self.version.to_owned(),
         }
     }
 }
@@ -215,6 +226,8 @@ pub struct OwnedDecision {
     pub policies: Vec<String>,
     /// Approval flows to run, in byte order (only for `request_approval`).
     pub approval_flows: Vec<String>,
+    /// The version of the policy set that made the decision.
+    pub version: String,
 }
 
 impl OwnedDecision {
@@ -298,13 +311,14 @@ mod tests {
             Action::RequestApproval,
             SmallVec::from_slice(&["a", "b"]),
             SmallVec::from_slice(&["review"]),
+            "v1",
         );
         assert_eq!(
             d.to_string(),
             "request_approval (policy: a, b) via approval flow review"
         );
         assert_eq!(
-            Decision::without_policy(Reason::NoPolicy).to_string(),
+            Decision::without_policy(Reason::NoPolicy, "v1").to_string(),
             "deny (no_policy)"
         );
     }

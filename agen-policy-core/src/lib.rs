@@ -54,6 +54,7 @@
 
 mod condition;
 mod decision;
+mod engine;
 mod error;
 mod explain;
 mod json;
@@ -66,6 +67,7 @@ mod set;
 
 pub use condition::Outcome;
 pub use decision::{Action, Decision, OwnedDecision, Reason};
+pub use engine::Engine;
 pub use error::{Code, LoadError, Problem, RequestError};
 pub use explain::{ConditionTrace, Explanation, PolicyTrace, RuleTrace};
 pub use limits::Limits;

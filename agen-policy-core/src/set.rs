@@ -33,6 +33,7 @@ use crate::request::Request;
 #[derive(Debug)]
 pub struct PolicySet {
     document: Document,
+    version: Box<str>,
     warnings: Vec<Problem>,
     connectors: FxHashMap<Box<str>, u32>,
     connector_index: Vec<ConnectorIndex>,
@@ -110,6 +111,20 @@ fn posting_key(slot: u32, tag: u32, sym: u32) -> u64 {
     (u64::from(slot) << 32) | (u64::from(sym) << 1) | u64::from(tag)
 }
 
+/// SHA-256 of the document's canonical JSON, in lower-case hex.
+fn content_hash(document: &Document) -> String {
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write;
+    // Serializing plain data to a vector cannot fail.
+    let bytes = serde_json::to_vec(document).unwrap_or_default();
+    Sha256::digest(&bytes)
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
+}
+
 fn to_u32(n: usize) -> u32 {
     // INVARIANT: the limits bound policies, tools, users and groups far below u32::MAX.
     u32::try_from(n).unwrap_or(u32::MAX)
@@ -143,6 +158,13 @@ impl PolicySet {
     /// to a set making the same decisions.
     pub fn document(&self) -> &Document {
         &self.document
+    }
+
+    /// The version of this set: the SHA-256, in hex, of its document serialized as
+    /// [`PolicySet::document`] gives it. Two documents that differ only in formatting or in
+    /// defaults written out have the same version. Every decision carries it.
+    pub fn version(&self) -> &str {
+        &self.version
     }
 
     /// The warnings found while loading.
@@ -350,6 +372,7 @@ impl PolicySet {
         posting_data.shrink_to_fit();
 
         PolicySet {
+            version: content_hash(&document).into_boxed_str(),
             document,
             warnings,
             connectors,
@@ -370,7 +393,7 @@ impl PolicySet {
     /// 8 groups allocates nothing unless more than 16 policies are candidates.
     pub fn evaluate<'s>(&'s self, request: &Request) -> Decision<'s> {
         match self.locate(request) {
-            Err(reason) => Decision::without_policy(reason),
+            Err(reason) => Decision::without_policy(reason, &self.version),
             Ok((connector, tool)) => {
                 let subject = self.subject(request);
                 let candidates = self.candidates(connector, tool, &subject);
@@ -502,7 +525,7 @@ impl PolicySet {
             }
         }
         let Some(best) = best else {
-            return Decision::without_policy(Reason::NoPolicy);
+            return Decision::without_policy(Reason::NoPolicy, &self.version);
         };
         let mut ids: SmallVec<[&'s str; 4]> = SmallVec::new();
         let mut flows: SmallVec<[u32; 4]> = SmallVec::new();
@@ -525,7 +548,7 @@ impl PolicySet {
             .iter()
             .filter_map(|&f| self.flows.get(f as usize).map(|s| &**s))
             .collect();
-        Decision::from_policies(best, ids, flow_ids)
+        Decision::from_policies(best, ids, flow_ids, &self.version)
     }
 
     /// What a candidate serves (SPEC §4 step 4); `None` for `otherwise: none`.
