@@ -143,6 +143,9 @@ impl<'j> Obj<'j> {
 struct ConnectorRef<'j> {
     tools: FxHashSet<&'j str>,
     tool_order: Vec<&'j str>,
+    /// False when its tool list could not be read in full: references to its tools are then
+    /// not checked, so one problem is not reported twice.
+    complete: bool,
 }
 
 struct Checker<'l> {
@@ -554,6 +557,7 @@ impl<'l> Checker<'l> {
         let mut reference = ConnectorRef {
             tools: FxHashSet::default(),
             tool_order: Vec::new(),
+            complete: false,
         };
         if let Some(v) = self.required(&obj, "tools", path, "a connector") {
             let tools_path = path.key("tools");
@@ -569,9 +573,14 @@ impl<'l> Checker<'l> {
                         ),
                     );
                 } else {
+                    reference.complete = true;
                     for (i, item) in items.iter().enumerate() {
                         let p = tools_path.index(i);
-                        if let Some((tool, name)) = self.tool(item, &p) {
+                        let Some((tool, name)) = self.tool(item, &p) else {
+                            reference.complete = false;
+                            continue;
+                        };
+                        {
                             if reference.tools.insert(name) {
                                 reference.tool_order.push(name);
                             } else {
@@ -833,9 +842,10 @@ impl<'l> Checker<'l> {
             self.check_known(directory, Kind::Group, g, &path.key("groups").index(*j));
         }
 
+        let checkable = connector.filter(|c| c.complete);
         let tools = self
             .required(&obj, "tools", path, WHAT)
-            .and_then(|v| self.selector(v, &path.key("tools"), connector_id.zip(connector)));
+            .and_then(|v| self.selector(v, &path.key("tools"), connector_id.zip(checkable)));
 
         let targeting = match obj.get("targeting") {
             None => Some(None),

@@ -2,4 +2,5 @@
 
 mod alloc;
 mod conformance;
+mod limits;
 mod reload;
