@@ -138,6 +138,25 @@ impl<'s> Decision<'s> {
         }
     }
 
+    pub(crate) fn set_reason(&mut self, reason: Reason) {
+        self.reason = reason;
+    }
+
+    /// Makes this a `policy` decision with `action` (policies and flows pushed separately).
+    pub(crate) fn set_action(&mut self, action: Action) {
+        self.action = action;
+        self.reason = Reason::Policy;
+    }
+
+    pub(crate) fn push_policy(&mut self, id: &'s str) {
+        self.policies.push(id);
+    }
+
+    pub(crate) fn push_approval_flow(&mut self, id: &'s str) {
+        self.approval_flows.push(id);
+    }
+
+    #[cfg(test)]
     pub(crate) fn from_policies(
         action: Action,
         policies: SmallVec<[&'s str; 4]>,

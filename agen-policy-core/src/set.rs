@@ -392,14 +392,18 @@ impl PolicySet {
     /// Decides on a request (SPEC §4). Never fails, never panics, and for a request with up to
     /// 8 groups allocates nothing unless more than 16 policies are candidates.
     pub fn evaluate<'s>(&'s self, request: &Request) -> Decision<'s> {
+        // Built in place and filled by reference: the hot path moves no buffers around.
+        let mut decision = Decision::without_policy(Reason::NoPolicy, &self.version);
         match self.locate(request) {
-            Err(reason) => Decision::without_policy(reason, &self.version),
+            Err(reason) => decision.set_reason(reason),
             Ok((connector, tool)) => {
                 let subject = self.subject(request);
-                let candidates = self.candidates(connector, tool, &subject);
-                self.decide(&candidates, &subject)
+                let mut candidates = SmallVec::new();
+                self.candidates(connector, tool, &subject, &mut candidates);
+                self.decide(&candidates, &subject, &mut decision);
             }
         }
+        decision
     }
 
     /// Resolves the request's connector and tool, or the reason it is denied outright.
@@ -445,8 +449,8 @@ impl PolicySet {
         connector: &ConnectorIndex,
         tool: u32,
         subject: &Subject<'_>,
-    ) -> SmallVec<[u32; 16]> {
-        let mut out: SmallVec<[u32; 16]> = SmallVec::new();
+        out: &mut SmallVec<[u32; 16]>,
+    ) {
         // The request's groups that some policy names; directory groups come pre-resolved.
         let mut groups: SmallVec<[u32; 16]> = SmallVec::new();
         if let Some(d) = subject.directory {
@@ -496,7 +500,6 @@ impl PolicySet {
         }
         out.sort_unstable();
         out.dedup();
-        out
     }
 
     fn postings_of(&self, range: &Range<u32>) -> &[u32] {
@@ -505,36 +508,42 @@ impl PolicySet {
             .unwrap_or_default()
     }
 
-    /// Steps 4-6 of SPEC §4 over sorted candidates.
-    fn decide<'s>(&'s self, candidates: &[u32], subject: &Subject<'_>) -> Decision<'s> {
+    /// Steps 4-6 of SPEC §4 over sorted candidates, into `decision` (which says `no_policy`
+    /// until a candidate serves an action).
+    fn decide<'s>(
+        &'s self,
+        candidates: &[u32],
+        subject: &Subject<'_>,
+        decision: &mut Decision<'s>,
+    ) {
         let mut best: Option<Action> = None;
-        let mut served: SmallVec<[(u32, Action); 16]> = SmallVec::new();
+        // What each candidate served, in candidate order; `None` when skipped or dropped out.
+        let mut served: SmallVec<[Option<Action>; 16]> = SmallVec::with_capacity(candidates.len());
         for &pi in candidates {
-            let Some(p) = self.policies.get(pi as usize) else {
-                continue;
-            };
-            // A policy that cannot serve anything as restrictive as the best so far changes
-            // nothing: skip its targeting.
-            if best.is_some_and(|b| p.max_served < b) {
-                continue;
-            }
-            let action = self.serve(p, subject);
+            let action = self.policies.get(pi as usize).and_then(|p| {
+                // A policy that cannot serve anything as restrictive as the best so far
+                // changes nothing: skip its targeting.
+                if best.is_some_and(|b| p.max_served < b) {
+                    None
+                } else {
+                    self.serve(p, subject)
+                }
+            });
             if let Some(a) = action {
-                served.push((pi, a));
                 best = Some(best.map_or(a, |b| b.max(a)));
             }
+            served.push(action);
         }
         let Some(best) = best else {
-            return Decision::without_policy(Reason::NoPolicy, &self.version);
+            return;
         };
-        let mut ids: SmallVec<[&'s str; 4]> = SmallVec::new();
         let mut flows: SmallVec<[u32; 4]> = SmallVec::new();
-        for &(pi, a) in &served {
-            if a != best {
+        for (&pi, &a) in candidates.iter().zip(&served) {
+            if a != Some(best) {
                 continue;
             }
             if let Some(p) = self.policies.get(pi as usize) {
-                ids.push(&p.id);
+                decision.push_policy(&p.id);
                 if best == Action::RequestApproval {
                     if let Some(f) = p.flow {
                         flows.push(f);
@@ -544,11 +553,12 @@ impl PolicySet {
         }
         flows.sort_unstable();
         flows.dedup();
-        let flow_ids = flows
-            .iter()
-            .filter_map(|&f| self.flows.get(f as usize).map(|s| &**s))
-            .collect();
-        Decision::from_policies(best, ids, flow_ids, &self.version)
+        for &f in &flows {
+            if let Some(id) = self.flows.get(f as usize) {
+                decision.push_approval_flow(id);
+            }
+        }
+        decision.set_action(best);
     }
 
     /// What a candidate serves (SPEC §4 step 4); `None` for `otherwise: none`.
