@@ -1,2 +1,358 @@
-//! The `agen-policy` command.
-fn main() {}
+//! The `agen-policy` command: validates policy documents, evaluates and explains requests
+//! against them, and runs policy test files.
+//!
+//! Every decision is the core's: this binary reads inputs, hands them to `agen-policy-core`
+//! and prints what it answers.
+
+mod input;
+mod testfile;
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::io::{self, Write as _};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use agen_policy_core::{Limits, PolicySet, Problem, Request};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+
+use crate::input::{display_name, is_stdin, RequestFlags};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (for validate: no errors, warnings alone are fine)
+  1  the policy document is invalid, or a test failed
+  2  usage error: bad flags or an invalid request
+  3  an input file cannot be read";
+
+/// Validate, evaluate, explain and test agen policy documents.
+#[derive(Debug, Parser)]
+#[command(name = "agen-policy", version, after_help = EXIT_CODES)]
+struct Cli {
+    /// Output format: `text` for people, `json` for scripts.
+    #[arg(long, value_enum, global = true, default_value_t = Format::Text)]
+    format: Format,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a policy document and list its errors and warnings.
+    #[command(after_help = EXIT_CODES)]
+    Validate {
+        /// The policy document (`-` reads standard input).
+        document: OsString,
+    },
+    /// Decide one request: allow, step_up, request_approval or deny.
+    #[command(after_help = EXIT_CODES)]
+    Eval(RequestArgs),
+    /// Decide one request and show, policy by policy, why.
+    #[command(after_help = EXIT_CODES)]
+    Explain(RequestArgs),
+    /// Run policy test files (a directory: every `*.json` directly inside it).
+    #[command(after_help = EXIT_CODES)]
+    Test {
+        /// Test files, or directories of them.
+        #[arg(required = true, value_name = "FILE_OR_DIR")]
+        paths: Vec<PathBuf>,
+    },
+}
+
+/// A document and one request, given either as flags or as a JSON request file.
+#[derive(Debug, Args)]
+struct RequestArgs {
+    /// The policy document (`-` reads standard input).
+    document: OsString,
+
+    /// The user the agent acts for.
+    #[arg(long, required_unless_present = "request")]
+    user: Option<String>,
+
+    /// The connector's id, e.g. `github`.
+    #[arg(long, required_unless_present = "request")]
+    connector: Option<String>,
+
+    /// The tool's name, e.g. `delete_repository`.
+    #[arg(long, required_unless_present = "request")]
+    tool: Option<String>,
+
+    /// A group claim of the user (repeatable).
+    #[arg(long = "group", value_name = "GROUP")]
+    groups: Vec<String>,
+
+    /// One top-level context key (repeatable). The value is JSON if it parses as JSON
+    /// (`3`, `true`, `null`, `"7"`, `{"type": "ChatGPT"}`), else the text as a string.
+    /// A dotted key such as `agent.type` stays one key.
+    #[arg(long, value_name = "KEY=VALUE")]
+    context: Vec<String>,
+
+    /// A JSON object of context keys, merged into the context (repeatable).
+    #[arg(long, value_name = "JSON")]
+    context_json: Vec<String>,
+
+    /// A whole request as JSON (`{"user": …, "connector": …, "tool": …, "groups": […],
+    /// "context": {…}}`); `-` reads standard input.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["user", "connector", "tool", "groups", "context", "context_json"]
+    )]
+    request: Option<OsString>,
+}
+
+/// Why a command could not do its work. Each kind has its exit code.
+#[derive(Debug)]
+pub enum Fatal {
+    /// Bad flags or an invalid request: exit 2.
+    Usage(String),
+    /// An input that cannot be read: exit 3.
+    Unreadable(String),
+    /// A policy document that does not load: exit 1.
+    Invalid(String),
+}
+
+impl Fatal {
+    fn exit_code(&self) -> u8 {
+        match self {
+            Fatal::Invalid(_) => 1,
+            Fatal::Usage(_) => 2,
+            Fatal::Unreadable(_) => 3,
+        }
+    }
+
+    fn message(&self) -> &str {
+        match self {
+            Fatal::Usage(m) | Fatal::Unreadable(m) | Fatal::Invalid(m) => m,
+        }
+    }
+}
+
+/// What a command prints on standard output, and its exit code.
+struct Outcome {
+    stdout: String,
+    code: u8,
+}
+
+impl Outcome {
+    fn success(stdout: String) -> Self {
+        Outcome { stdout, code: 0 }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with 0; usage errors to stderr with 2. A closed
+            // stream changes neither.
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    match run(&cli) {
+        Ok(outcome) => {
+            let mut stdout = io::stdout().lock();
+            match stdout
+                .write_all(outcome.stdout.as_bytes())
+                .and_then(|()| stdout.flush())
+            {
+                Ok(()) => ExitCode::from(outcome.code),
+                // A reader that went away (`| head`) does not make the result wrong.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(outcome.code),
+                Err(e) => {
+                    let _ = writeln!(
+                        io::stderr(),
+                        "error: cannot write to standard output: {}",
+                        input::io_reason(&e)
+                    );
+                    ExitCode::from(3)
+                }
+            }
+        }
+        Err(fatal) => {
+            let _ = writeln!(io::stderr(), "error: {}", fatal.message());
+            ExitCode::from(fatal.exit_code())
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<Outcome, Fatal> {
+    match &cli.command {
+        Command::Validate { document } => validate(document, cli.format),
+        Command::Eval(args) => eval(args, cli.format),
+        Command::Explain(args) => explain(args, cli.format),
+        Command::Test { paths } => test(paths, cli.format),
+    }
+}
+
+fn validate(document: &OsString, format: Format) -> Result<Outcome, Fatal> {
+    let bytes = input::read(document)?;
+    let validation = agen_policy_core::validate(&bytes, &Limits::default());
+    let valid = validation.is_valid();
+    let stdout = match format {
+        Format::Json => {
+            #[derive(Serialize)]
+            struct Report<'a> {
+                valid: bool,
+                problems: &'a [Problem],
+                warnings: &'a [Problem],
+            }
+            to_json(&Report {
+                valid,
+                problems: &validation.problems,
+                warnings: &validation.warnings,
+            })?
+        }
+        Format::Text => {
+            let mut out = String::new();
+            for p in &validation.problems {
+                let _ = writeln!(out, "error: {}", problem_line(p));
+            }
+            for p in &validation.warnings {
+                let _ = writeln!(out, "warning: {}", problem_line(p));
+            }
+            let _ = writeln!(
+                out,
+                "{}: {}, {} and {}",
+                plain_name(document),
+                if valid { "valid" } else { "invalid" },
+                counted(validation.problems.len(), "error", "errors"),
+                counted(validation.warnings.len(), "warning", "warnings"),
+            );
+            out
+        }
+    };
+    Ok(Outcome {
+        stdout,
+        code: if valid { 0 } else { 1 },
+    })
+}
+
+fn eval(args: &RequestArgs, format: Format) -> Result<Outcome, Fatal> {
+    let (set, request) = load(args)?;
+    let decision = set.evaluate(&request);
+    Ok(Outcome::success(match format {
+        Format::Json => to_json(&decision.to_owned_decision())?,
+        Format::Text => format!("{decision}\n"),
+    }))
+}
+
+fn explain(args: &RequestArgs, format: Format) -> Result<Outcome, Fatal> {
+    let (set, request) = load(args)?;
+    let explanation = set.explain(&request);
+    Ok(Outcome::success(match format {
+        Format::Json => to_json(&explanation)?,
+        Format::Text => {
+            let mut text = explanation.to_string();
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text
+        }
+    }))
+}
+
+fn test(paths: &[PathBuf], format: Format) -> Result<Outcome, Fatal> {
+    let files = testfile::collect(paths)?;
+    let report = testfile::run(&files);
+    let stdout = match format {
+        Format::Json => to_json(&report)?,
+        Format::Text => report.to_text(),
+    };
+    Ok(Outcome {
+        stdout,
+        code: if report.failed == 0 { 0 } else { 1 },
+    })
+}
+
+/// Reads the request, then the document: a mistake in the request flags is reported without
+/// loading what may be a large document.
+fn load(args: &RequestArgs) -> Result<(PolicySet, Request), Fatal> {
+    if let Some(path) = &args.request {
+        if is_stdin(path) && is_stdin(&args.document) {
+            return Err(Fatal::Usage(
+                "the document and the request cannot both be read from standard input".to_owned(),
+            ));
+        }
+    }
+    let request = match &args.request {
+        Some(path) => input::request_from_json(&input::read(path)?, &display_name(path))?,
+        None => RequestFlags {
+            user: args.user.as_deref().unwrap_or_default(),
+            connector: args.connector.as_deref().unwrap_or_default(),
+            tool: args.tool.as_deref().unwrap_or_default(),
+            groups: &args.groups,
+            context: &args.context,
+            context_json: &args.context_json,
+        }
+        .to_request()?,
+    };
+    let bytes = input::read(&args.document)?;
+    let set = PolicySet::from_slice_with_limits(&bytes, &Limits::default()).map_err(|e| {
+        let mut message = format!(
+            "{} is not a valid policy document ({}):",
+            display_name(&args.document),
+            counted(e.problems().len(), "error", "errors")
+        );
+        for p in e.problems() {
+            let _ = write!(message, "\n  {}", problem_line(p));
+        }
+        Fatal::Invalid(message)
+    })?;
+    Ok((set, request))
+}
+
+/// One problem on one line: `unknown_tool at /policies/0/tools/1: …`, with the position of a
+/// syntax error.
+pub fn problem_line(p: &Problem) -> String {
+    let mut line = p.to_string();
+    if let (Some(l), Some(c)) = (p.line(), p.column()) {
+        // The core's syntax messages usually carry the position already; say it once.
+        if !p.message().contains(&format!("line {l} column {c}")) {
+            let _ = write!(line, " (line {l}, column {c})");
+        }
+    }
+    line
+}
+
+/// An input's name for a summary line: the path as given, or `standard input`.
+fn plain_name(path: &OsString) -> String {
+    if is_stdin(path) {
+        "standard input".to_owned()
+    } else {
+        PathBuf::from(path).display().to_string()
+    }
+}
+
+/// `1 error`, `2 errors`.
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String, Fatal> {
+    // The core's types always serialize; should one ever not, it is reported, not a panic.
+    let mut text = serde_json::to_string_pretty(value)
+        .map_err(|e| Fatal::Usage(format!("cannot render the output as JSON: {e}")))?;
+    text.push('\n');
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
