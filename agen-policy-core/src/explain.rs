@@ -222,7 +222,11 @@ impl fmt::Display for Explanation {
         if self.policies.is_empty() {
             return Ok(());
         }
-        writeln!(f, "\npolicies of connector {}:", self.connector)?;
+        writeln!(
+            f,
+            "\npolicies of connector {} (* determines the decision, + applies, - does not apply):",
+            self.connector
+        )?;
         for p in &self.policies {
             writeln!(f)?;
             p.fmt(f)?;
