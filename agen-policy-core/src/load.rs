@@ -1139,9 +1139,12 @@ impl<'l> Checker<'l> {
                 ok = false;
             }
         } else if values.is_empty() {
+            // No `values` at all points at the condition that lacks them, like any missing
+            // field; an empty list points at the list.
+            let at = if obj.get("values").is_some() { &values_path } else { path };
             self.error(
                 Code::InvalidCondition,
-                &values_path,
+                at,
                 format!("`{op}` needs at least one value"),
             );
             ok = false;

@@ -2,5 +2,8 @@
 
 mod alloc;
 mod conformance;
+mod generators;
 mod limits;
+mod props;
+mod reference;
 mod reload;
