@@ -134,8 +134,15 @@ struct Obj<'j> {
 }
 
 impl<'j> Obj<'j> {
+    /// The member named `name`. Of repeated members (already reported) the last is read, as
+    /// JSON parsers in JavaScript, Python and serde_json do, so that the paths of problems
+    /// inside it resolve in their view of the document too.
     fn get(&self, name: &str) -> Option<&'j Json> {
-        self.members.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        self.members
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
     }
 }
 
@@ -1141,7 +1148,11 @@ impl<'l> Checker<'l> {
         } else if values.is_empty() {
             // No `values` at all points at the condition that lacks them, like any missing
             // field; an empty list points at the list.
-            let at = if obj.get("values").is_some() { &values_path } else { path };
+            let at = if obj.get("values").is_some() {
+                &values_path
+            } else {
+                path
+            };
             self.error(
                 Code::InvalidCondition,
                 at,
@@ -1247,7 +1258,11 @@ enum Kind {
 
 fn member<'j>(json: &'j Json, name: &str) -> Option<&'j Json> {
     match json {
-        Json::Object(members) => members.iter().find(|(k, _)| k == name).map(|(_, v)| v),
+        Json::Object(members) => members
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v),
         _ => None,
     }
 }
