@@ -451,35 +451,37 @@ impl PolicySet {
         subject: &Subject<'_>,
         out: &mut SmallVec<[u32; 16]>,
     ) {
-        // The request's groups that some policy names; directory groups come pre-resolved.
-        let mut groups: SmallVec<[u32; 16]> = SmallVec::new();
-        if let Some(d) = subject.directory {
-            groups.extend_from_slice(&d.group_syms);
-        }
-        for g in subject.request.groups() {
-            if let Some(&sym) = self.group_syms.get(g.as_str()) {
-                groups.push(sym);
-            }
-        }
         let user_sym = subject.user.and_then(|u| u.sym);
+        // The user's groups that some policy names, resolved only if a slot has group postings;
+        // directory groups come pre-resolved.
+        let mut groups: Option<SmallVec<[u32; 16]>> = None;
+        // Each posting list is sorted and without repeats: only several need merging.
+        let mut lists = 0;
         let tool_slot = connector.first_slot + tool;
         for (slot, check_exclude) in [(tool_slot, false), (connector.all_slot, true)] {
             let before = out.len();
+            let mut take = |range: &Range<u32>| {
+                if range.start < range.end {
+                    out.extend(self.postings_of(range).iter().copied());
+                    lists += 1;
+                }
+            };
             if let Some(range) = self.all_users.get(slot as usize) {
-                out.extend_from_slice(self.postings_of(range));
+                take(range);
             }
             let (by_user, by_group) = self.scoped.get(slot as usize).copied().unwrap_or_default();
             if by_user {
-                if let Some(sym) = user_sym {
-                    if let Some(range) = self.postings.get(&posting_key(slot, USER_TAG, sym)) {
-                        out.extend_from_slice(self.postings_of(range));
-                    }
+                if let Some(range) =
+                    user_sym.and_then(|sym| self.postings.get(&posting_key(slot, USER_TAG, sym)))
+                {
+                    take(range);
                 }
             }
             if by_group {
-                for &sym in &groups {
+                let groups = groups.get_or_insert_with(|| self.group_syms_of(subject));
+                for &sym in groups.iter() {
                     if let Some(range) = self.postings.get(&posting_key(slot, GROUP_TAG, sym)) {
-                        out.extend_from_slice(self.postings_of(range));
+                        take(range);
                     }
                 }
             }
@@ -491,15 +493,31 @@ impl PolicySet {
                         .and_then(|&p| self.policies.get(p as usize))
                         .is_some_and(|p| p.exclude.binary_search(&tool).is_ok());
                     if excluded {
-                        out.swap_remove(i);
+                        out.remove(i);
                     } else {
                         i += 1;
                     }
                 }
             }
         }
-        out.sort_unstable();
-        out.dedup();
+        if lists > 1 {
+            out.sort_unstable();
+            out.dedup();
+        }
+    }
+
+    /// The symbols of the subject's groups that some policy names.
+    fn group_syms_of(&self, subject: &Subject<'_>) -> SmallVec<[u32; 16]> {
+        let mut groups: SmallVec<[u32; 16]> = SmallVec::new();
+        if let Some(d) = subject.directory {
+            groups.extend(d.group_syms.iter().copied());
+        }
+        for g in subject.request.groups() {
+            if let Some(&sym) = self.group_syms.get(g.as_str()) {
+                groups.push(sym);
+            }
+        }
+        groups
     }
 
     fn postings_of(&self, range: &Range<u32>) -> &[u32] {
