@@ -1,1 +1,394 @@
-//! Python bindings of the agen policy engine (placeholder).
+//! The native part of the `agen_policy` Python package (`agen_policy._native`).
+//!
+//! Every method converts its arguments (module `convert`), calls the core and converts the result
+//! back: the semantics are the core's alone. Every method that does more than read a field runs
+//! inside `boundary`, so a panic never crosses into Python as anything but
+//! `agen_policy.PolicyError`.
+
+mod convert;
+mod decision;
+mod explain;
+mod problem;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+use agen_policy_core as core;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+
+use crate::decision::{Decision, DecisionCache};
+use crate::explain::{ConditionTrace, Explanation, PolicyTrace, RuleTrace};
+use crate::problem::{Problem, Validation};
+
+/// Requests of a batch converted, then evaluated without the GIL, at a time: small enough that
+/// a chunk's requests are still in cache when they are evaluated, large enough that releasing
+/// the GIL costs nothing in comparison.
+const BATCH_CHUNK: usize = 256;
+
+/// Runs a method body, turning a panic into `PolicyError`.
+pub(crate) fn boundary<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".to_owned());
+            Err(convert::internal_error(py, &what))
+        }
+    }
+}
+
+/// A loaded policy document: validated, indexed and immutable.
+///
+/// Load it once (``from_json``, ``from_dict``, ``from_file``), then evaluate any number of
+/// requests against it, from any number of threads.
+#[pyclass(frozen, module = "agen_policy")]
+struct PolicySet {
+    inner: core::PolicySet,
+    /// The set's version as a Python string, shared by all its decisions.
+    version: Py<PyString>,
+    decisions: DecisionCache,
+}
+
+impl PolicySet {
+    /// Loads JSON bytes without holding the GIL: a large document takes a while.
+    fn load(py: Python<'_>, bytes: &[u8]) -> PyResult<PolicySet> {
+        match py.detach(|| core::PolicySet::from_slice(bytes)) {
+            Ok(inner) => {
+                let version = PyString::new(py, inner.version()).unbind();
+                Ok(PolicySet {
+                    inner,
+                    version,
+                    decisions: DecisionCache::new(),
+                })
+            }
+            Err(e) => Err(convert::load_error(py, &e)),
+        }
+    }
+}
+
+#[pymethods]
+impl PolicySet {
+    /// Loads a document from JSON text (``str`` or UTF-8 ``bytes``).
+    ///
+    /// Raises ``DocumentError`` listing every problem when it does not load.
+    #[staticmethod]
+    fn from_json(py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<PolicySet> {
+        boundary(py, || {
+            let bytes = convert::text(text).map_err(|e| e.into_pyerr(py))?;
+            PolicySet::load(py, bytes)
+        })
+    }
+
+    /// Loads a document given as Python values: dicts, lists, strings, numbers, booleans and
+    /// ``None``, as ``json.load`` makes them.
+    #[staticmethod]
+    fn from_dict(py: Python<'_>, document: &Bound<'_, PyAny>) -> PyResult<PolicySet> {
+        boundary(py, || {
+            let json = convert::document_json(document)
+                .map_err(|p| convert::unconvertible_document(py, p))?;
+            PolicySet::load(py, &json)
+        })
+    }
+
+    /// Loads a document from a JSON file (a ``str`` or ``os.PathLike`` path).
+    #[staticmethod]
+    fn from_file(py: Python<'_>, path: PathBuf) -> PyResult<PolicySet> {
+        boundary(py, || {
+            let bytes = py.detach(|| std::fs::read(&path))?;
+            PolicySet::load(py, &bytes)
+        })
+    }
+
+    /// The version of this set: the SHA-256, in hex, of its document as loaded (every default
+    /// written out), so two documents that differ only in formatting have the same version.
+    /// Every decision carries it.
+    #[getter]
+    fn version(&self, py: Python<'_>) -> Py<PyString> {
+        self.version.clone_ref(py)
+    }
+
+    /// The warnings found while loading (``Problem`` objects).
+    #[getter]
+    fn warnings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyTuple>> {
+        boundary(py, || {
+            convert::problem_tuple(
+                py,
+                self.inner
+                    .warnings()
+                    .iter()
+                    .map(Problem::from_core)
+                    .collect(),
+            )
+        })
+    }
+
+    /// The document as loaded, with every default filled in, as a new ``dict``.
+    fn document<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        boundary(py, || convert::serialized(py, self.inner.document()))
+    }
+
+    /// Decides whether ``user`` may call ``tool`` of ``connector``.
+    ///
+    /// ``groups`` are the caller's group claims (joined with the directory's groups of the
+    /// user); ``context`` a dict of JSON-like values that targeting attributes are looked up in.
+    /// Raises ``RequestError`` for an invalid request; never for a decision.
+    #[pyo3(signature = (user, connector, tool, *, groups=None, context=None))]
+    fn evaluate(
+        &self,
+        py: Python<'_>,
+        user: &Bound<'_, PyAny>,
+        connector: &Bound<'_, PyAny>,
+        tool: &Bound<'_, PyAny>,
+        groups: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<Decision>> {
+        boundary(py, || {
+            let request = convert::request_from_args(user, connector, tool, groups, context)
+                .map_err(|e| e.into_pyerr(py, None))?;
+            self.decisions
+                .get(py, &self.inner.evaluate(&request), &self.version)
+        })
+    }
+
+    /// Decides on a whole request: a dict with ``user``, ``connector``, ``tool`` and optional
+    /// ``groups`` and ``context``, or the same as JSON text.
+    fn evaluate_request(
+        &self,
+        py: Python<'_>,
+        request: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<Decision>> {
+        boundary(py, || {
+            let request = convert::request(request).map_err(|e| e.into_pyerr(py, None))?;
+            self.decisions
+                .get(py, &self.inner.evaluate(&request), &self.version)
+        })
+    }
+
+    /// Decides on every request of an iterable (each as for ``evaluate_request``), in order.
+    ///
+    /// The first invalid request raises ``RequestError`` with its ``index`` (and nothing is
+    /// returned). Requests are evaluated without holding the GIL.
+    fn evaluate_many<'py>(
+        &self,
+        py: Python<'py>,
+        requests: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        boundary(py, || {
+            if requests.cast::<PyString>().is_ok()
+                || requests.cast::<PyBytes>().is_ok()
+                || requests.cast::<PyDict>().is_ok()
+            {
+                return Err(PyTypeError::new_err(format!(
+                    "evaluate_many takes an iterable of requests, not {}",
+                    requests.get_type().name()?
+                )));
+            }
+            let mut objects = Vec::with_capacity(requests.len().unwrap_or(0));
+            let mut chunk = Vec::with_capacity(BATCH_CHUNK);
+            let mut items = requests.try_iter()?.enumerate().peekable();
+            while items.peek().is_some() {
+                chunk.clear();
+                for (i, item) in items.by_ref().take(BATCH_CHUNK) {
+                    chunk.push(convert::request(&item?).map_err(|e| e.into_pyerr(py, Some(i)))?);
+                }
+                let decisions = py.detach(|| {
+                    chunk
+                        .iter()
+                        .map(|r| self.inner.evaluate(r))
+                        .collect::<Vec<_>>()
+                });
+                for d in &decisions {
+                    objects.push(self.decisions.get(py, d, &self.version)?);
+                }
+            }
+            PyList::new(py, objects)
+        })
+    }
+
+    /// Cost probe for the benchmark (not part of the API): the call and its argument
+    /// extraction only.
+    #[pyo3(signature = (user, connector, tool, *, groups=None, context=None))]
+    fn _probe_call(
+        &self,
+        user: &Bound<'_, PyAny>,
+        connector: &Bound<'_, PyAny>,
+        tool: &Bound<'_, PyAny>,
+        groups: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, PyAny>>,
+    ) -> bool {
+        groups.is_none() && context.is_none() && user.is(connector) && connector.is(tool)
+    }
+
+    /// Cost probe for the benchmark (not part of the API): the call and the conversion of its
+    /// arguments into a request.
+    #[pyo3(signature = (user, connector, tool, *, groups=None, context=None))]
+    fn _probe_convert(
+        &self,
+        py: Python<'_>,
+        user: &Bound<'_, PyAny>,
+        connector: &Bound<'_, PyAny>,
+        tool: &Bound<'_, PyAny>,
+        groups: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        boundary(py, || {
+            let request = convert::request_from_args(user, connector, tool, groups, context)
+                .map_err(|e| e.into_pyerr(py, None))?;
+            Ok(request.groups().is_empty())
+        })
+    }
+
+    /// Cost probe for the benchmark (not part of the API): `evaluate` without making the
+    /// `Decision` object.
+    #[pyo3(signature = (user, connector, tool, *, groups=None, context=None))]
+    fn _probe_decide(
+        &self,
+        py: Python<'_>,
+        user: &Bound<'_, PyAny>,
+        connector: &Bound<'_, PyAny>,
+        tool: &Bound<'_, PyAny>,
+        groups: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        boundary(py, || {
+            let request = convert::request_from_args(user, connector, tool, groups, context)
+                .map_err(|e| e.into_pyerr(py, None))?;
+            Ok(self.inner.evaluate(&request).allowed())
+        })
+    }
+
+    /// Cost probe for the benchmark (not part of the API): `evaluate` making a new `Decision`
+    /// object every time instead of reusing one.
+    #[pyo3(signature = (user, connector, tool, *, groups=None, context=None))]
+    fn _probe_uncached(
+        &self,
+        py: Python<'_>,
+        user: &Bound<'_, PyAny>,
+        connector: &Bound<'_, PyAny>,
+        tool: &Bound<'_, PyAny>,
+        groups: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Decision> {
+        boundary(py, || {
+            let request = convert::request_from_args(user, connector, tool, groups, context)
+                .map_err(|e| e.into_pyerr(py, None))?;
+            convert::decision(py, &self.inner.evaluate(&request), &self.version)
+        })
+    }
+
+    /// Explains the decision on a request (same arguments as ``evaluate``).
+    #[pyo3(signature = (user, connector, tool, *, groups=None, context=None))]
+    fn explain(
+        &self,
+        py: Python<'_>,
+        user: &Bound<'_, PyAny>,
+        connector: &Bound<'_, PyAny>,
+        tool: &Bound<'_, PyAny>,
+        groups: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Explanation> {
+        boundary(py, || {
+            let request = convert::request_from_args(user, connector, tool, groups, context)
+                .map_err(|e| e.into_pyerr(py, None))?;
+            Explanation::new(py, self.inner.explain(&request))
+        })
+    }
+
+    /// Explains the decision on a whole request (as for ``evaluate_request``).
+    fn explain_request(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<Explanation> {
+        boundary(py, || {
+            let request = convert::request(request).map_err(|e| e.into_pyerr(py, None))?;
+            Explanation::new(py, self.inner.explain(&request))
+        })
+    }
+
+    /// Pickles as the document's JSON, which loads to a set of the same version.
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyString>,))> {
+        let py = slf.py();
+        boundary(py, || {
+            let text = serde_json::to_string(slf.get().inner.document())
+                .map_err(|e| convert::internal_error(py, &format!("cannot serialize: {e}")))?;
+            Ok((
+                slf.get_type().getattr("from_json")?,
+                (PyString::new(py, &text),),
+            ))
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        let d = self.inner.document();
+        format!(
+            "<PolicySet: {} connectors, {} policies>",
+            d.connectors.len(),
+            d.policies.len()
+        )
+    }
+}
+
+/// Validates a document (JSON text as ``str`` or ``bytes``, or a ``dict``) without raising
+/// for its content: every error and warning is in the result.
+#[pyfunction]
+fn validate(py: Python<'_>, document: &Bound<'_, PyAny>) -> PyResult<Validation> {
+    boundary(py, || {
+        let json;
+        let bytes: &[u8] =
+            if document.cast::<PyString>().is_ok() || document.cast::<PyBytes>().is_ok() {
+                match convert::text(document) {
+                    Ok(bytes) => bytes,
+                    Err(convert::TextError::NotUnicode) => {
+                        let problem = convert::TextError::not_unicode_problem();
+                        return Validation::new(py, false, vec![problem], Vec::new());
+                    }
+                    Err(e) => return Err(e.into_pyerr(py)),
+                }
+            } else {
+                match convert::document_json(document) {
+                    Ok(j) => {
+                        json = j;
+                        &json
+                    }
+                    Err(problem) => return Validation::new(py, false, vec![problem], Vec::new()),
+                }
+            };
+        let v = py.detach(|| core::validate(bytes, &core::Limits::default()));
+        Validation::new(
+            py,
+            v.is_valid(),
+            v.problems.iter().map(Problem::from_core).collect(),
+            v.warnings.iter().map(Problem::from_core).collect(),
+        )
+    })
+}
+
+/// Panics inside the boundary: the tests use it to check that a panic surfaces as
+/// `PolicyError`. Not part of the API.
+#[pyfunction]
+fn _panic_for_tests(py: Python<'_>, message: &str) -> PyResult<()> {
+    boundary(py, || -> PyResult<()> {
+        std::panic::panic_any(message.to_owned());
+    })
+}
+
+/// The native core of ``agen_policy``; import ``agen_policy`` instead.
+#[pymodule(name = "_native")]
+mod native {
+    #[pymodule_export]
+    use super::{
+        _panic_for_tests, validate, ConditionTrace, Decision, Explanation, PolicySet, PolicyTrace,
+        Problem, RuleTrace, Validation,
+    };
+
+    use pyo3::prelude::*;
+
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        m.add("__version__", env!("CARGO_PKG_VERSION"))
+    }
+}

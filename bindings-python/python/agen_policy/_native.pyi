@@ -1,0 +1,263 @@
+"""Type stubs of the native part of ``agen_policy``. Import from ``agen_policy`` instead."""
+
+import os
+from typing import Any, final
+
+from ._types import Action, Reason
+
+__all__ = [
+    "_panic_for_tests",
+    "validate",
+    "ConditionTrace",
+    "Decision",
+    "Explanation",
+    "PolicySet",
+    "PolicyTrace",
+    "Problem",
+    "RuleTrace",
+    "Validation",
+    "__version__",
+]
+
+__version__: str
+
+_Groups = list[str] | tuple[str, ...] | set[str] | frozenset[str]
+"""Group ids as a list, tuple, set or frozenset of strings."""
+
+_JsonText = str | bytes
+"""JSON text, as ``str`` or UTF-8 ``bytes``."""
+
+@final
+class PolicySet:
+    """A loaded policy document: validated, indexed and immutable; share it across threads."""
+
+    @staticmethod
+    def from_json(text: _JsonText) -> PolicySet:
+        """Loads a document from JSON text; raises ``DocumentError`` listing every problem."""
+    @staticmethod
+    def from_dict(document: dict[str, Any]) -> PolicySet:
+        """Loads a document given as Python values (as ``json.load`` makes them)."""
+    @staticmethod
+    def from_file(path: str | os.PathLike[str]) -> PolicySet:
+        """Loads a document from a JSON file."""
+    @property
+    def version(self) -> str:
+        """SHA-256, in hex, of the document as loaded; every decision carries it."""
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        """The warnings found while loading."""
+    def document(self) -> dict[str, Any]:
+        """The document as loaded, every default filled in, as a new ``dict``."""
+    def evaluate(
+        self,
+        user: str,
+        connector: str,
+        tool: str,
+        *,
+        groups: _Groups | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> Decision:
+        """Decides whether ``user`` may call ``tool`` of ``connector``; raises ``RequestError``
+        for an invalid request."""
+    def evaluate_request(self, request: dict[str, Any] | _JsonText) -> Decision:
+        """Decides on a whole request: a dict or JSON text with ``user``, ``connector``,
+        ``tool`` and optional ``groups`` and ``context``."""
+    def evaluate_many(self, requests: Any) -> list[Decision]:
+        """Decides on every request of an iterable (each as for ``evaluate_request``), in
+        order, evaluating without holding the GIL."""
+    # Cost probes for benches/python/bench_evaluate.py, not part of the API: the call alone,
+    # the call and conversion, evaluate without its Decision, evaluate with a fresh Decision.
+    def _probe_call(
+        self,
+        user: str,
+        connector: str,
+        tool: str,
+        *,
+        groups: _Groups | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> bool: ...
+    def _probe_convert(
+        self,
+        user: str,
+        connector: str,
+        tool: str,
+        *,
+        groups: _Groups | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> bool: ...
+    def _probe_decide(
+        self,
+        user: str,
+        connector: str,
+        tool: str,
+        *,
+        groups: _Groups | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> bool: ...
+    def _probe_uncached(
+        self,
+        user: str,
+        connector: str,
+        tool: str,
+        *,
+        groups: _Groups | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> Decision: ...
+    def explain(
+        self,
+        user: str,
+        connector: str,
+        tool: str,
+        *,
+        groups: _Groups | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> Explanation:
+        """Explains the decision on a request (same arguments as ``evaluate``)."""
+    def explain_request(self, request: dict[str, Any] | _JsonText) -> Explanation:
+        """Explains the decision on a whole request (as for ``evaluate_request``)."""
+
+@final
+class Decision:
+    """The answer to one request. Immutable, comparable and hashable."""
+
+    @property
+    def action(self) -> Action: ...
+    @property
+    def reason(self) -> Reason: ...
+    @property
+    def policies(self) -> tuple[str, ...]:
+        """Ids of the determining policies, in byte order."""
+    @property
+    def approval_flows(self) -> tuple[str, ...]:
+        """For ``request_approval``, the approval flows to run, in byte order."""
+    @property
+    def version(self) -> str:
+        """The version of the policy set that made the decision."""
+    @property
+    def allowed(self) -> bool:
+        """``True`` only when the action is ``allow``."""
+    def to_dict(self) -> dict[str, Any]:
+        """``{"action", "reason", "policies", "approval_flows", "version"}``."""
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Problem:
+    """One error or warning of a document: stable ``code``, JSON Pointer ``path``, ``message``,
+    and for a JSON syntax error a 1-based ``line`` and ``column``."""
+
+    def __new__(
+        cls,
+        code: str,
+        path: str,
+        message: str,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> Problem: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def line(self) -> int | None: ...
+    @property
+    def column(self) -> int | None: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Validation:
+    """Every error (``problems``) and warning of a document; ``valid`` when it loads."""
+
+    @property
+    def valid(self) -> bool: ...
+    @property
+    def problems(self) -> tuple[Problem, ...]: ...
+    @property
+    def warnings(self) -> tuple[Problem, ...]: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+@final
+class Explanation:
+    """A decision and how it came about; ``str()`` is the engine's readable text."""
+
+    @property
+    def decision(self) -> Decision: ...
+    @property
+    def user(self) -> str: ...
+    @property
+    def user_in_directory(self) -> bool: ...
+    @property
+    def effective_groups(self) -> tuple[str, ...]: ...
+    @property
+    def connector(self) -> str: ...
+    @property
+    def tool(self) -> str: ...
+    @property
+    def policies(self) -> tuple[PolicyTrace, ...]:
+        """A trace of every policy of the request's connector, in id order."""
+    def to_dict(self) -> dict[str, Any]: ...
+
+@final
+class PolicyTrace:
+    """How one policy bears on the request."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def action(self) -> Action: ...
+    @property
+    def governs_tool(self) -> bool: ...
+    @property
+    def scope(self) -> str | None: ...
+    @property
+    def rules(self) -> tuple[RuleTrace, ...]: ...
+    @property
+    def otherwise(self) -> str | None: ...
+    @property
+    def served(self) -> str | None: ...
+    @property
+    def determining(self) -> bool: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+@final
+class RuleTrace:
+    """One rule of a policy's targeting."""
+
+    @property
+    def matched(self) -> bool: ...
+    @property
+    def conditions(self) -> tuple[ConditionTrace, ...]: ...
+    def to_dict(self) -> dict[str, Any]: ...
+
+@final
+class ConditionTrace:
+    """One condition and its result."""
+
+    @property
+    def attribute(self) -> str: ...
+    @property
+    def operator(self) -> str: ...
+    @property
+    def values(self) -> tuple[Any, ...]: ...
+    @property
+    def negate(self) -> bool: ...
+    @property
+    def ignore_case(self) -> bool: ...
+    @property
+    def actual(self) -> Any: ...
+    @property
+    def outcome(self) -> str:
+        """``"true"``, ``"false"`` or ``"missing"``."""
+    def to_dict(self) -> dict[str, Any]: ...
+
+def validate(document: dict[str, Any] | _JsonText) -> Validation:
+    """Validates a document without raising for its content."""
+
+def _panic_for_tests(message: str) -> None: ...

@@ -1,0 +1,236 @@
+//! `Decision`: the answer to one request, made once per evaluation and cheap to read.
+
+use std::sync::Mutex;
+
+use agen_policy_core as core;
+use pyo3::basic::CompareOp;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
+
+use crate::boundary;
+use crate::convert;
+
+/// How many distinct decisions one policy set keeps as ready-made objects.
+const CACHE_CAPACITY: usize = 4096;
+
+/// The decision objects a policy set has already made, so that evaluating a request whose
+/// decision was seen before creates no Python object: a decision is immutable, and building
+/// one (a tuple, a string per policy id, the object) costs more than the lookup.
+pub(crate) struct DecisionCache {
+    entries: Mutex<FxHashMap<DecisionKey, Py<Decision>>>,
+}
+
+/// A decision's identity: its action and reason, and where its strings live. The strings
+/// belong to the policy set, which never changes, so equal addresses mean equal strings.
+#[derive(PartialEq, Eq, Hash)]
+struct DecisionKey {
+    action: core::Action,
+    reason: core::Reason,
+    policies: SmallVec<[(usize, usize); 4]>,
+    approval_flows: SmallVec<[(usize, usize); 2]>,
+}
+
+impl DecisionKey {
+    fn of(d: &core::Decision<'_>) -> Self {
+        let place = |s: &&str| (s.as_ptr() as usize, s.len());
+        DecisionKey {
+            action: d.action(),
+            reason: d.reason(),
+            policies: d.policies().iter().map(place).collect(),
+            approval_flows: d.approval_flows().iter().map(place).collect(),
+        }
+    }
+}
+
+impl DecisionCache {
+    pub(crate) fn new() -> Self {
+        DecisionCache {
+            entries: Mutex::new(FxHashMap::default()),
+        }
+    }
+
+    /// The object for a decision of the set whose version is `version`.
+    ///
+    /// No Python code runs while the lock is held (only reference counts change), so the
+    /// lock cannot wait on the GIL.
+    pub(crate) fn get(
+        &self,
+        py: Python<'_>,
+        d: &core::Decision<'_>,
+        version: &Py<PyString>,
+    ) -> PyResult<Py<Decision>> {
+        let key = DecisionKey::of(d);
+        if let Ok(entries) = self.entries.lock() {
+            if let Some(hit) = entries.get(&key) {
+                return Ok(hit.clone_ref(py));
+            }
+        }
+        let made = Py::new(py, convert::decision(py, d, version)?)?;
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() < CACHE_CAPACITY && !entries.contains_key(&key) {
+                entries.insert(key, made.clone_ref(py));
+            }
+        }
+        Ok(made)
+    }
+}
+
+/// The answer to one request: ``action``, ``reason``, the determining ``policies``, for
+/// ``request_approval`` the ``approval_flows`` to run, and the ``version`` of the policy set.
+///
+/// Immutable; equal decisions compare equal and hash alike. ``str()`` gives the one-line form
+/// ``deny (policy: p1, p2)``.
+#[pyclass(frozen, module = "agen_policy")]
+pub(crate) struct Decision {
+    pub(crate) action: core::Action,
+    pub(crate) reason: core::Reason,
+    pub(crate) allowed: bool,
+    pub(crate) action_obj: Py<PyAny>,
+    pub(crate) reason_obj: Py<PyAny>,
+    pub(crate) policies: Py<PyTuple>,
+    pub(crate) approval_flows: Py<PyTuple>,
+    pub(crate) version: Py<PyString>,
+}
+
+impl Decision {
+    fn owned(&self, py: Python<'_>) -> PyResult<core::OwnedDecision> {
+        Ok(core::OwnedDecision {
+            action: self.action,
+            reason: self.reason,
+            policies: convert::tuple_strings(self.policies.bind(py))?,
+            approval_flows: convert::tuple_strings(self.approval_flows.bind(py))?,
+            version: self.version.bind(py).to_str()?.to_owned(),
+        })
+    }
+
+    fn key<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(
+            py,
+            [
+                self.action_obj.bind(py).clone(),
+                self.reason_obj.bind(py).clone(),
+                self.policies.bind(py).clone().into_any(),
+                self.approval_flows.bind(py).clone().into_any(),
+                self.version.bind(py).clone().into_any(),
+            ],
+        )
+    }
+}
+
+#[pymethods]
+impl Decision {
+    /// The action (an ``Action``, equal to its name: ``"allow"``, ``"step_up"``,
+    /// ``"request_approval"`` or ``"deny"``).
+    #[getter]
+    fn action(&self, py: Python<'_>) -> Py<PyAny> {
+        self.action_obj.clone_ref(py)
+    }
+
+    /// Why (a ``Reason``, equal to its name, e.g. ``"policy"`` or ``"no_policy"``).
+    #[getter]
+    fn reason(&self, py: Python<'_>) -> Py<PyAny> {
+        self.reason_obj.clone_ref(py)
+    }
+
+    /// Ids of the determining policies, in byte order; empty unless the reason is ``policy``.
+    #[getter]
+    fn policies(&self, py: Python<'_>) -> Py<PyTuple> {
+        self.policies.clone_ref(py)
+    }
+
+    /// For ``request_approval``, the distinct approval flows of the determining policies, in
+    /// byte order; empty otherwise.
+    #[getter]
+    fn approval_flows(&self, py: Python<'_>) -> Py<PyTuple> {
+        self.approval_flows.clone_ref(py)
+    }
+
+    /// The version of the policy set that made the decision: the SHA-256, in hex, of its
+    /// document as loaded (``PolicySet.version``).
+    #[getter]
+    fn version(&self, py: Python<'_>) -> Py<PyString> {
+        self.version.clone_ref(py)
+    }
+
+    /// ``True`` only when the action is ``allow``.
+    #[getter]
+    fn allowed(&self) -> bool {
+        self.allowed
+    }
+
+    /// ``{"action", "reason", "policies", "approval_flows", "version"}`` with plain strings and
+    /// lists, the engine's JSON form of a decision.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        boundary(py, || {
+            let d = PyDict::new(py);
+            d.set_item("action", self.action.as_str())?;
+            d.set_item("reason", self.reason.as_str())?;
+            d.set_item("policies", PyList::new(py, self.policies.bind(py))?)?;
+            d.set_item(
+                "approval_flows",
+                PyList::new(py, self.approval_flows.bind(py))?,
+            )?;
+            d.set_item("version", self.version.bind(py))?;
+            Ok(d)
+        })
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        boundary(py, || {
+            Ok(format!(
+                "Decision(action='{}', reason='{}', policies={}, approval_flows={}, version='{}…')",
+                self.action.as_str(),
+                self.reason.as_str(),
+                self.policies.bind(py).repr()?,
+                self.approval_flows.bind(py).repr()?,
+                self.version
+                    .bind(py)
+                    .to_str()?
+                    .get(..12)
+                    .unwrap_or_default()
+            ))
+        })
+    }
+
+    fn __str__(&self, py: Python<'_>) -> PyResult<String> {
+        boundary(py, || Ok(self.owned(py)?.to_string()))
+    }
+
+    fn __richcmp__(
+        &self,
+        other: &Bound<'_, PyAny>,
+        op: CompareOp,
+        py: Python<'_>,
+    ) -> PyResult<Py<PyAny>> {
+        boundary(py, || {
+            let Ok(other) = other.cast::<Decision>() else {
+                return Ok(py.NotImplemented());
+            };
+            let other = other.get();
+            let equal = self.action == other.action
+                && self.reason == other.reason
+                && self.policies.bind(py).eq(other.policies.bind(py))?
+                && self
+                    .approval_flows
+                    .bind(py)
+                    .eq(other.approval_flows.bind(py))?
+                && self.version.bind(py).as_any().eq(other.version.bind(py))?;
+            let result = match op {
+                CompareOp::Eq => equal,
+                CompareOp::Ne => !equal,
+                _ => return Ok(py.NotImplemented()),
+            };
+            Ok(pyo3::types::PyBool::new(py, result)
+                .to_owned()
+                .into_any()
+                .unbind())
+        })
+    }
+
+    fn __hash__(&self, py: Python<'_>) -> PyResult<isize> {
+        boundary(py, || self.key(py)?.hash())
+    }
+}
