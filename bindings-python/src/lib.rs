@@ -332,6 +332,136 @@ impl PolicySet {
     }
 }
 
+/// A shared handle to the current policy set that can be reloaded while requests are being
+/// evaluated, from any number of threads.
+///
+/// ``reload`` validates the new document completely first: an invalid one raises
+/// ``DocumentError`` and the engine keeps serving its current set. A valid one replaces it
+/// atomically: a call in flight finishes on the set it started with, the next sees the new
+/// one, and every decision's ``version`` names the set that made it.
+#[pyclass(frozen, module = "agen_policy")]
+struct Engine {
+    current: arc_swap::ArcSwap<Py<PolicySet>>,
+}
+
+impl Engine {
+    fn swap_in(&self, py: Python<'_>, set: PolicySet) -> PyResult<Py<PyString>> {
+        let version = set.version.clone_ref(py);
+        self.current.store(std::sync::Arc::new(Py::new(py, set)?));
+        Ok(version)
+    }
+
+    /// The current set, held for the caller's use whatever reloads happen meanwhile.
+    fn set<'py>(&self, py: Python<'py>) -> Bound<'py, PolicySet> {
+        self.current.load().bind(py).clone()
+    }
+}
+
+#[pymethods]
+impl Engine {
+    /// An engine serving ``policies`` (a ``PolicySet``).
+    #[new]
+    fn new(policies: Py<PolicySet>) -> Engine {
+        Engine {
+            current: arc_swap::ArcSwap::from_pointee(policies),
+        }
+    }
+
+    /// The policy set currently served.
+    #[getter]
+    fn current<'py>(&self, py: Python<'py>) -> Bound<'py, PolicySet> {
+        self.set(py)
+    }
+
+    /// The current set's version.
+    #[getter]
+    fn version(&self, py: Python<'_>) -> Py<PyString> {
+        self.set(py).get().version.clone_ref(py)
+    }
+
+    /// Loads a document from JSON text (``str`` or ``bytes``) or a ``dict`` and, only if it is
+    /// valid, makes it the current set. Returns the new version; raises ``DocumentError`` (the
+    /// current set is then unchanged).
+    fn reload(&self, py: Python<'_>, document: &Bound<'_, PyAny>) -> PyResult<Py<PyString>> {
+        boundary(py, || {
+            let set = if document.cast::<PyDict>().is_ok() {
+                PolicySet::from_dict(py, document)?
+            } else {
+                PolicySet::from_json(py, document)?
+            };
+            self.swap_in(py, set)
+        })
+    }
+
+    /// Like ``reload``, reading the document from a JSON file.
+    fn reload_file(&self, py: Python<'_>, path: PathBuf) -> PyResult<Py<PyString>> {
+        boundary(py, || {
+            let set = PolicySet::from_file(py, path)?;
+            self.swap_in(py, set)
+        })
+    }
+
+    /// Makes ``policies`` the current set; returns the one it replaces.
+    fn replace(&self, py: Python<'_>, policies: Py<PolicySet>) -> Py<PolicySet> {
+        let old = self.current.swap(std::sync::Arc::new(policies));
+        old.clone_ref(py)
+    }
+
+    /// ``evaluate`` on the current set.
+    #[pyo3(signature = (user, connector, tool, *, groups=None, context=None))]
+    fn evaluate(
+        &self,
+        py: Python<'_>,
+        user: &Bound<'_, PyAny>,
+        connector: &Bound<'_, PyAny>,
+        tool: &Bound<'_, PyAny>,
+        groups: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<Decision>> {
+        self.set(py)
+            .get()
+            .evaluate(py, user, connector, tool, groups, context)
+    }
+
+    /// ``evaluate_request`` on the current set.
+    fn evaluate_request(
+        &self,
+        py: Python<'_>,
+        request: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<Decision>> {
+        self.set(py).get().evaluate_request(py, request)
+    }
+
+    /// ``evaluate_many`` on the current set: the whole batch is decided by one version.
+    fn evaluate_many<'py>(
+        &self,
+        py: Python<'py>,
+        requests: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        self.set(py).get().evaluate_many(py, requests)
+    }
+
+    /// ``explain`` on the current set.
+    #[pyo3(signature = (user, connector, tool, *, groups=None, context=None))]
+    fn explain(
+        &self,
+        py: Python<'_>,
+        user: &Bound<'_, PyAny>,
+        connector: &Bound<'_, PyAny>,
+        tool: &Bound<'_, PyAny>,
+        groups: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Explanation> {
+        self.set(py)
+            .get()
+            .explain(py, user, connector, tool, groups, context)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!("<Engine serving version {}>", self.set(py).get().inner.version())
+    }
+}
+
 /// Validates a document (JSON text as ``str`` or ``bytes``, or a ``dict``) without raising
 /// for its content: every error and warning is in the result.
 #[pyfunction]
@@ -381,8 +511,8 @@ fn _panic_for_tests(py: Python<'_>, message: &str) -> PyResult<()> {
 mod native {
     #[pymodule_export]
     use super::{
-        _panic_for_tests, validate, ConditionTrace, Decision, Explanation, PolicySet, PolicyTrace,
-        Problem, RuleTrace, Validation,
+        _panic_for_tests, validate, ConditionTrace, Decision, Engine, Explanation, PolicySet,
+        PolicyTrace, Problem, RuleTrace, Validation,
     };
 
     use pyo3::prelude::*;

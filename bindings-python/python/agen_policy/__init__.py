@@ -26,6 +26,7 @@ from ._errors import (
 from ._native import (
     ConditionTrace,
     Decision,
+    Engine,
     Explanation,
     PolicySet,
     PolicyTrace,
@@ -44,6 +45,7 @@ __all__ = [
     "ConditionTrace",
     "Decision",
     "DocumentError",
+    "Engine",
     "Explanation",
     "Identity",
     "PolicyError",

@@ -10,6 +10,7 @@ __all__ = [
     "validate",
     "ConditionTrace",
     "Decision",
+    "Engine",
     "Explanation",
     "PolicySet",
     "PolicyTrace",
@@ -26,6 +27,51 @@ _Groups = list[str] | tuple[str, ...] | set[str] | frozenset[str]
 
 _JsonText = str | bytes
 """JSON text, as ``str`` or UTF-8 ``bytes``."""
+
+@final
+class Engine:
+    """A shared handle to the current policy set, reloadable while requests are evaluated.
+
+    ``reload`` validates first: an invalid document raises ``DocumentError`` and the current set
+    keeps serving. Every decision's ``version`` names the set that made it."""
+
+    def __new__(cls, policies: PolicySet) -> Engine: ...
+    @property
+    def current(self) -> PolicySet:
+        """The policy set currently served."""
+    @property
+    def version(self) -> str:
+        """The current set's version."""
+    def reload(self, document: _JsonText | dict[str, Any]) -> str:
+        """Loads a document and, if valid, makes it current; returns its version."""
+    def reload_file(self, path: str | os.PathLike[str]) -> str:
+        """Like ``reload``, reading the document from a JSON file."""
+    def replace(self, policies: PolicySet) -> PolicySet:
+        """Makes ``policies`` current; returns the set it replaces."""
+    def evaluate(
+        self,
+        user: str,
+        connector: str,
+        tool: str,
+        *,
+        groups: _Groups | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> Decision:
+        """``evaluate`` on the current set."""
+    def evaluate_request(self, request: dict[str, Any] | _JsonText) -> Decision:
+        """``evaluate_request`` on the current set."""
+    def evaluate_many(self, requests: Any) -> list[Decision]:
+        """``evaluate_many`` on the current set; one version decides the whole batch."""
+    def explain(
+        self,
+        user: str,
+        connector: str,
+        tool: str,
+        *,
+        groups: _Groups | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> Explanation:
+        """``explain`` on the current set."""
 
 @final
 class PolicySet:

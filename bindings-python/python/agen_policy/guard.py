@@ -30,7 +30,7 @@ from ._errors import (
     ToolBlocked,
     ToolDenied,
 )
-from ._native import Decision, PolicySet
+from ._native import Decision, Engine, PolicySet
 from ._types import Action
 
 __all__ = ["Identity", "acting_for", "current_identity", "check", "enforce", "guard"]
@@ -38,8 +38,9 @@ __all__ = ["Identity", "acting_for", "current_identity", "check", "enforce", "gu
 P = ParamSpec("P")
 R = TypeVar("R")
 
-PolicySource = PolicySet | Callable[[], PolicySet]
-"""A policy set, or a callable returning the current one (so a host can swap sets)."""
+PolicySource = PolicySet | Engine | Callable[[], PolicySet]
+"""A policy set, an :class:`Engine` (whose current set is used, so reloads apply at once), or
+a callable returning the current set."""
 
 
 @dataclass(frozen=True)
@@ -121,8 +122,10 @@ def check(
     else:
         group_list = list(groups or ())
         context_dict = dict(context or {})
-    policy_set = policies if isinstance(policies, PolicySet) else policies()
-    decision = policy_set.evaluate(user, connector, tool, groups=group_list, context=context_dict)
+    source: PolicySet | Engine = (
+        policies if isinstance(policies, (PolicySet, Engine)) else policies()
+    )
+    decision = source.evaluate(user, connector, tool, groups=group_list, context=context_dict)
     return enforce(decision, user=user, connector=connector, tool=tool)
 
 
