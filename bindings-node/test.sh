@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Builds the Node package from source and runs all of its tests: `npm install` (which compiles
+# the addon with `napi build`), every node:test file, and `tsc --noEmit` on a TypeScript example.
+# Fails on any failure. AGEN_CONFORMANCE_DIR may point at the SPEC §6 vectors.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+npm install --no-audit --no-fund
+node --test test/*.test.mjs test/*.test.cjs
+npx --no-install tsc -p test/types
+echo "typescript: test/types type-checks"

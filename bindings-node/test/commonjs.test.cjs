@@ -1,0 +1,102 @@
+// The package from CommonJS, and the tool guard.
+
+const assert = require('node:assert/strict')
+const path = require('node:path')
+const { describe, test } = require('node:test')
+
+const {
+  ApprovalRequired,
+  Guard,
+  GuardError,
+  PolicyError,
+  PolicySet,
+  StepUpRequired,
+  ToolDenied,
+  authorize,
+} = require('agen-policy')
+
+const acme = PolicySet.fromFile(path.join(__dirname, '..', '..', 'examples', 'acme.json'))
+
+describe('CommonJS', () => {
+  test('require gives the same module as import', async () => {
+    const esm = await import('agen-policy')
+    assert.equal(esm.PolicySet, PolicySet)
+    assert.equal(esm.Guard, Guard)
+  })
+})
+
+describe('Guard', () => {
+  const guard = new Guard(acme, { user: 'alice', context: { agent: { type: 'ChatGPT' } } })
+
+  test('returns the decision when the tool may run', () => {
+    const d = guard.check({ connector: 'github', tool: 'list_user_repositories' })
+    assert.equal(d.action, 'allow')
+  })
+
+  test('throws ApprovalRequired carrying the decision', () => {
+    assert.throws(
+      () => guard.check({ connector: 'github', tool: 'delete_repository' }),
+      (e) =>
+        e instanceof ApprovalRequired &&
+        e instanceof GuardError &&
+        e instanceof PolicyError &&
+        e.code === 'approval_required' &&
+        e.decision.action === 'request_approval' &&
+        e.approvalFlows.includes('security-review') &&
+        e.request.user === 'alice',
+    )
+  })
+
+  test('throws ToolDenied on deny', () => {
+    assert.throws(
+      () => guard.check({ connector: 'github', tool: 'transfer_repository' }),
+      (e) => e instanceof ToolDenied && e.code === 'tool_denied' && e.decision.reason === 'tool_disabled',
+    )
+    assert.throws(() => authorize(acme, { user: 'alice', connector: 'nope', tool: 't' }), ToolDenied)
+  })
+
+  test('throws StepUpRequired on step_up', () => {
+    const set = PolicySet.fromObject({
+      connectors: [{ id: 'bank', tools: [{ name: 'pay' }] }],
+      policies: [{ id: 'p', name: 'Payments need a fresh login', connector: 'bank', action: 'step_up', all_users: true, tools: ['pay'] }],
+    })
+    assert.throws(
+      () => authorize(set, { user: 'u', connector: 'bank', tool: 'pay' }),
+      (e) => e instanceof StepUpRequired && e.code === 'step_up_required' && e.decision.policies[0] === 'p',
+    )
+  })
+
+  test('merges the request over the defaults', () => {
+    // A per-call context replaces the default agent: create_repository is then denied.
+    assert.throws(() =>
+      guard.check({ connector: 'github', tool: 'create_repository', context: { agent: { type: 'Unknown' } } }),
+    )
+    assert.equal(guard.check({ connector: 'github', tool: 'create_repository' }).action, 'allow')
+  })
+
+  test('wrap checks before every call and passes the result through', async () => {
+    let calls = 0
+    const list = guard.wrap('github', 'list_user_repositories', (owner) => {
+      calls++
+      return [`${owner}/repo`]
+    })
+    assert.deepEqual(list('alice'), ['alice/repo'])
+    const remove = guard.wrap('github', 'delete_repository', async () => {
+      calls++
+    })
+    assert.throws(() => remove('alice/repo'), ApprovalRequired)
+    assert.equal(calls, 1)
+    const fetchFile = guard.wrap('google_drive', 'get_file', async (id) => `file ${id}`, {
+      context: (id) => ({ file: id }),
+    })
+    const outcome = await fetchFile('42').then(
+      (v) => v,
+      (e) => e,
+    )
+    assert.ok(outcome === 'file 42' || outcome instanceof GuardError)
+  })
+
+  test('needs a PolicySet', () => {
+    assert.throws(() => new Guard({}), TypeError)
+  })
+})
