@@ -102,28 +102,34 @@ fn non_empty(path: &str, s: &str) -> Result<(), RequestError> {
     }
 }
 
-/// Checks nesting without recursion, so a hostile context cannot exhaust the stack.
+/// Checks nesting without recursion, so a hostile context cannot exhaust the stack. Only
+/// nested lists and objects are stacked: a flat context allocates nothing.
 fn check_depth(context: &Map<String, Value>, max: usize) -> Result<(), RequestError> {
-    let mut stack: Vec<(&Value, usize)> = context.values().map(|v| (v, 2)).collect();
-    if max == 0 {
-        return Err(RequestError::new(
+    let too_deep = || {
+        RequestError::new(
             "/context",
-            "context nesting exceeds the limit of 0 levels",
-        ));
+            format!("context nesting exceeds the limit of {max} levels"),
+        )
+    };
+    if max == 0 {
+        return Err(too_deep());
     }
+    let nested = |v: &Value| matches!(v, Value::Array(_) | Value::Object(_));
+    let mut stack: Vec<(&Value, usize)> = Vec::new();
+    stack.extend(context.values().filter(|v| nested(v)).map(|v| (v, 2)));
     while let Some((v, depth)) = stack.pop() {
-        let children: Box<dyn Iterator<Item = &Value>> = match v {
-            Value::Array(items) => Box::new(items.iter()),
-            Value::Object(members) => Box::new(members.values()),
-            _ => continue,
-        };
         if depth > max {
-            return Err(RequestError::new(
-                "/context",
-                format!("context nesting exceeds the limit of {max} levels"),
-            ));
+            return Err(too_deep());
         }
-        stack.extend(children.map(|c| (c, depth + 1)));
+        match v {
+            Value::Array(items) => {
+                stack.extend(items.iter().filter(|c| nested(c)).map(|c| (c, depth + 1)));
+            }
+            Value::Object(members) => {
+                stack.extend(members.values().filter(|c| nested(c)).map(|c| (c, depth + 1)));
+            }
+            _ => {}
+        }
     }
     Ok(())
 }
