@@ -8,6 +8,7 @@
 use std::cmp::Ordering;
 use std::hash::Hasher;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use rustc_hash::FxHasher;
 use serde::Serialize;
@@ -92,7 +93,7 @@ pub(crate) enum Test {
     Exists,
     Equals(EqualsSet),
     Matches(Box<[Glob]>),
-    Regex(Box<[regex::Regex]>),
+    Regex(Box<[Arc<regex::Regex>]>),
     StartsWith(Strings),
     EndsWith(Strings),
     Contains(Strings),
@@ -109,10 +110,55 @@ pub(crate) enum Test {
 /// A compiled condition.
 #[derive(Debug, Clone)]
 pub(crate) struct CompiledCondition {
-    pub(crate) attribute: Attribute,
+    /// Index of its attribute in the set's table of distinct attributes.
+    pub(crate) attribute: u32,
     pub(crate) test: Test,
     pub(crate) negate: bool,
 }
+
+/// The attributes one evaluation has resolved, so that conditions on the same attribute look it
+/// up once. A few entries on the stack: past them, attributes are resolved again, never stored
+/// on the heap.
+pub(crate) struct ResolvedCache<'a> {
+    ids: [u32; RESOLVED_CACHE],
+    values: [Resolved<'a>; RESOLVED_CACHE],
+    len: usize,
+}
+
+const RESOLVED_CACHE: usize = 8;
+
+impl<'a> ResolvedCache<'a> {
+    pub(crate) fn new() -> Self {
+        ResolvedCache {
+            ids: [0; RESOLVED_CACHE],
+            values: [Resolved::Missing; RESOLVED_CACHE],
+            len: 0,
+        }
+    }
+
+    /// The resolved value of attribute `id`, resolving it with `resolve` the first time.
+    pub(crate) fn get(&mut self, id: u32, resolve: impl FnOnce() -> Resolved<'a>) -> Resolved<'a> {
+        let known = self.ids.get(..self.len).unwrap_or_default();
+        if let Some(i) = known.iter().position(|&k| k == id) {
+            if let Some(v) = self.values.get(i) {
+                return *v;
+            }
+        }
+        let value = resolve();
+        if let (Some(slot_id), Some(slot_value)) =
+            (self.ids.get_mut(self.len), self.values.get_mut(self.len))
+        {
+            *slot_id = id;
+            *slot_value = value;
+            self.len += 1;
+        }
+        value
+    }
+}
+
+/// Compiled regular expressions shared by every condition with the same pattern and case
+/// setting (with their pool of matching caches, which a `Regex` clone would not share).
+pub(crate) type RegexCache = rustc_hash::FxHashMap<(Box<str>, bool), Arc<regex::Regex>>;
 
 /// One value an attribute resolved to.
 #[derive(Debug, Clone, Copy)]
@@ -393,9 +439,10 @@ pub(crate) fn compile(
     values: &[Json],
     ignore_case: bool,
     limits: &Limits,
+    regexes: &mut RegexCache,
 ) -> Result<Test, Vec<CompileError>> {
     let mut errors = Vec::new();
-    let test = compile_values(op, values, ignore_case, limits, &mut errors);
+    let test = compile_values(op, values, ignore_case, limits, regexes, &mut errors);
     match test {
         Some(test) if errors.is_empty() => Ok(test),
         _ if errors.is_empty() => Err(vec![err(
@@ -411,6 +458,7 @@ fn compile_values(
     values: &[Json],
     ignore_case: bool,
     limits: &Limits,
+    regexes: &mut RegexCache,
     errors: &mut Vec<CompileError>,
 ) -> Option<Test> {
     Some(match op {
@@ -477,7 +525,10 @@ fn compile_values(
                 if s.len() > limits.max_pattern_bytes {
                     return Err(too_long(i, s, limits));
                 }
-                regex::RegexBuilder::new(s)
+                if let Some(re) = regexes.get(&(Box::from(s), ignore_case)) {
+                    return Ok(Arc::clone(re));
+                }
+                let compiled = regex::RegexBuilder::new(s)
                     .case_insensitive(ignore_case)
                     .size_limit(limits.max_regex_compiled_bytes)
                     .build()
@@ -503,7 +554,10 @@ fn compile_values(
                                     .trim()
                             ),
                         ),
-                    })
+                    })?;
+                let compiled = Arc::new(compiled);
+                regexes.insert((Box::from(s), ignore_case), Arc::clone(&compiled));
+                Ok(compiled)
             });
             Test::Regex(res.into_boxed_slice())
         }

@@ -114,12 +114,12 @@ impl PolicySet {
                             .iter()
                             .zip(&model.conditions)
                             .map(|(c, m)| ConditionTrace {
-                                attribute: m.attribute.clone(),
+                                attribute: m.attribute.to_string(),
                                 operator: m.operator,
                                 values: m.values.clone(),
                                 negate: m.negate,
                                 ignore_case: m.ignore_case,
-                                actual: self.resolve(&c.attribute, &subject).to_value(),
+                                actual: self.resolve(c.attribute, &subject).to_value(),
                                 outcome: self.condition(c, &subject),
                             })
                             .collect();
@@ -139,10 +139,10 @@ impl PolicySet {
                 );
             }
             let determining = decision.reason() == Reason::Policy
-                && decision.policies().contains(&policy.id.as_str());
+                && decision.policies().contains(&policy.id.as_ref());
             policies.push(PolicyTrace {
-                id: policy.id.clone(),
-                name: policy.name.clone(),
+                id: policy.id.to_string(),
+                name: policy.name.to_string(),
                 action: policy.action,
                 governs_tool,
                 scope,
@@ -176,14 +176,14 @@ fn scope_of(policy: &Policy, user: &str, groups: &[&str]) -> Option<String> {
     if policy.scope.all_users {
         return Some("all users".to_owned());
     }
-    if policy.scope.users.iter().any(|u| u == user) {
+    if policy.scope.users.iter().any(|u| &**u == user) {
         return Some(format!("user {user}"));
     }
     policy
         .scope
         .groups
         .iter()
-        .find(|g| groups.contains(&g.as_str()))
+        .find(|g| groups.contains(&&***g))
         .map(|g| format!("group {g}"))
 }
 

@@ -24,6 +24,8 @@ pub(crate) type CompiledRules = Option<Box<[Box<[CompiledCondition]>]>>;
 pub(crate) struct Loaded {
     pub(crate) document: Document,
     pub(crate) rules: Vec<CompiledRules>,
+    /// The distinct attributes the conditions read, indexed by `CompiledCondition::attribute`.
+    pub(crate) attributes: Vec<Attribute>,
     pub(crate) warnings: Vec<Problem>,
 }
 
@@ -82,6 +84,7 @@ pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<Loaded, LoadError> {
         Some((document, rules)) if ck.problems.is_empty() => Ok(Loaded {
             document,
             rules,
+            attributes: ck.attributes,
             warnings: ck.warnings,
         }),
         _ => Err(ck.into_error()),
@@ -160,6 +163,10 @@ struct Checker<'l> {
     problems: Vec<Problem>,
     warnings: Vec<Problem>,
     dropped: usize,
+    /// Distinct attribute names, interned: conditions refer to them by index.
+    attributes: Vec<Attribute>,
+    attribute_ids: FxHashMap<Box<str>, u32>,
+    regexes: condition::RegexCache,
 }
 
 const DOCUMENT_FIELDS: &[&str] = &[
@@ -207,6 +214,9 @@ impl<'l> Checker<'l> {
             problems: Vec::new(),
             warnings: Vec::new(),
             dropped: 0,
+            attributes: Vec::new(),
+            attribute_ids: FxHashMap::default(),
+            regexes: condition::RegexCache::default(),
         }
     }
 
@@ -463,9 +473,9 @@ impl<'l> Checker<'l> {
         let flows = self.list(&obj, "approval_flows", &root, Self::flow);
 
         let directory = Directory {
-            users: users.iter().map(|u| u.id.as_str()).collect(),
-            groups: groups.iter().map(|g| g.id.as_str()).collect(),
-            flows: flows.iter().map(|f| f.id.as_str()).collect(),
+            users: users.iter().map(|u| u.id.as_ref()).collect(),
+            groups: groups.iter().map(|g| g.id.as_ref()).collect(),
+            flows: flows.iter().map(|f| f.id.as_ref()).collect(),
         };
         self.flow_members(&obj, &root, &directory);
 
@@ -609,8 +619,8 @@ impl<'l> Checker<'l> {
         self.unique(seen, id, &path.key("id"), "connector");
         Some((
             Connector {
-                id: id.to_owned(),
-                name: name.unwrap_or(id).to_owned(),
+                id: id.into(),
+                name: name.unwrap_or(id).into(),
                 enabled,
                 tools,
             },
@@ -629,9 +639,9 @@ impl<'l> Checker<'l> {
         let name = name?;
         Some((
             Tool {
-                name: name.to_owned(),
-                title: title.map(str::to_owned),
-                description: description.map(str::to_owned),
+                name: name.into(),
+                title: title.map(Box::from),
+                description: description.map(Box::from),
                 enabled,
             },
             name,
@@ -646,9 +656,9 @@ impl<'l> Checker<'l> {
         let name = self.optional_id(&obj, "name", path, "a group name");
         let description = self.optional_text(&obj, "description", path, "a group description");
         Some(Group {
-            id: id?.to_owned(),
-            name: name.map(str::to_owned),
-            description: description.map(str::to_owned),
+            id: id?.into(),
+            name: name.map(Box::from),
+            description: description.map(Box::from),
         })
     }
 
@@ -661,10 +671,10 @@ impl<'l> Checker<'l> {
         let email = self.optional_text(&obj, "email", path, "a user email");
         let groups = self.id_list(&obj, "groups", path, "a group id");
         Some(User {
-            id: id?.to_owned(),
-            name: name.map(str::to_owned),
-            email: email.map(str::to_owned),
-            groups: groups.into_iter().map(|(_, g)| g.to_owned()).collect(),
+            id: id?.into(),
+            name: name.map(Box::from),
+            email: email.map(Box::from),
+            groups: groups.into_iter().map(|(_, g)| Box::from(g)).collect(),
         })
     }
 
@@ -706,15 +716,15 @@ impl<'l> Checker<'l> {
                     }
                 };
                 steps.push(ApprovalStep {
-                    users: users.into_iter().map(|(_, u)| u.to_owned()).collect(),
-                    groups: groups.into_iter().map(|(_, g)| g.to_owned()).collect(),
+                    users: users.into_iter().map(|(_, u)| Box::from(u)).collect(),
+                    groups: groups.into_iter().map(|(_, g)| Box::from(g)).collect(),
                     min_approvals,
                 });
             }
         }
         Some(ApprovalFlow {
-            id: id?.to_owned(),
-            name: name.map(str::to_owned),
+            id: id?.into(),
+            name: name.map(Box::from),
             steps,
         })
     }
@@ -880,19 +890,19 @@ impl<'l> Checker<'l> {
         let (targeting, compiled) = targeting?.map_or((None, None), |(t, c)| (Some(t), c));
         Some((
             Policy {
-                id: id?.to_owned(),
-                name: name?.to_owned(),
-                description: description.to_owned(),
-                connector: connector_id?.to_owned(),
+                id: id?.into(),
+                name: name?.into(),
+                description: description.into(),
+                connector: connector_id?.into(),
                 action: action?,
                 scope: Scope {
                     all_users,
-                    users: users.into_iter().map(|(_, u)| u.to_owned()).collect(),
-                    groups: groups.into_iter().map(|(_, g)| g.to_owned()).collect(),
+                    users: users.into_iter().map(|(_, u)| Box::from(u)).collect(),
+                    groups: groups.into_iter().map(|(_, g)| Box::from(g)).collect(),
                 },
                 tools: tools?,
                 targeting,
-                approval_flow: approval_flow.map(str::to_owned),
+                approval_flow: approval_flow.map(Box::from),
             },
             compiled,
         ))
@@ -960,7 +970,7 @@ impl<'l> Checker<'l> {
         path: &Path<'_>,
         connector: Option<(&str, &ConnectorRef<'_>)>,
         ok: &mut bool,
-    ) -> Vec<String> {
+    ) -> Vec<Box<str>> {
         let mut names = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let p = path.index(i);
@@ -978,7 +988,7 @@ impl<'l> Checker<'l> {
                     );
                 }
             }
-            names.push(name.to_owned());
+            names.push(Box::from(name));
         }
         names
     }
@@ -1174,7 +1184,8 @@ impl<'l> Checker<'l> {
         if !ok {
             return None;
         }
-        let test = match condition::compile(op, values, ignore_case, self.limits) {
+        let test = match condition::compile(op, values, ignore_case, self.limits, &mut self.regexes)
+        {
             Ok(test) => Some(test),
             Err(errors) => {
                 for e in errors {
@@ -1193,18 +1204,28 @@ impl<'l> Checker<'l> {
         let test = test?;
         Some((
             Condition {
-                attribute: attribute.to_owned(),
+                attribute: attribute.into(),
                 operator: op,
                 values: values.iter().map(Json::to_value).collect(),
                 negate,
                 ignore_case,
             },
             CompiledCondition {
-                attribute: Attribute::new(attribute),
+                attribute: self.intern_attribute(attribute),
                 test,
                 negate,
             },
         ))
+    }
+
+    fn intern_attribute(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.attribute_ids.get(name) {
+            return id;
+        }
+        let id = u32::try_from(self.attributes.len()).unwrap_or(u32::MAX);
+        self.attributes.push(Attribute::new(name));
+        self.attribute_ids.insert(name.into(), id);
+        id
     }
 
     fn push_rendered(&mut self, code: Code, path: String, message: String) {

@@ -2,7 +2,9 @@
 //! built from, with every default filled in.
 //!
 //! These types are the validated document, not a second way to write one: they are produced by
-//! the loader and serialize back to a document that loads to the same decisions.
+//! the loader and serialize back to a document that loads to the same decisions. Strings are
+//! `Box<str>`: a loaded set keeps its document, and a `String`'s spare capacity and third word
+//! add up over a million policies.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -30,9 +32,9 @@ pub struct Document {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Connector {
     /// The application id, e.g. `github`.
-    pub id: String,
+    pub id: Box<str>,
     /// Display name; the id when the document gives none.
-    pub name: String,
+    pub name: Box<str>,
     /// A disabled connector denies every tool.
     pub enabled: bool,
     /// Its tools.
@@ -43,13 +45,13 @@ pub struct Connector {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Tool {
     /// API-level identifier, e.g. `delete_repository`.
-    pub name: String,
+    pub name: Box<str>,
     /// Display title.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
+    pub title: Option<Box<str>>,
     /// Display description.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<Box<str>>,
     /// A disabled tool is denied.
     pub enabled: bool,
 }
@@ -58,38 +60,38 @@ pub struct Tool {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Group {
     /// Its id.
-    pub id: String,
+    pub id: Box<str>,
     /// Display name.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Box<str>>,
     /// Display description.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<Box<str>>,
 }
 
 /// A user of the directory.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct User {
     /// Its id, as requests name it.
-    pub id: String,
+    pub id: Box<str>,
     /// Display name (the `user.name` attribute).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Box<str>>,
     /// E-mail address (the `user.email` attribute).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
+    pub email: Option<Box<str>>,
     /// Group ids the user belongs to.
-    pub groups: Vec<String>,
+    pub groups: Vec<Box<str>>,
 }
 
 /// Who must approve a `request_approval` decision.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ApprovalFlow {
     /// Its id.
-    pub id: String,
+    pub id: Box<str>,
     /// Display name.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Box<str>>,
     /// The steps, in order.
     pub steps: Vec<ApprovalStep>,
 }
@@ -98,9 +100,9 @@ pub struct ApprovalFlow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ApprovalStep {
     /// Users who may approve.
-    pub users: Vec<String>,
+    pub users: Vec<Box<str>>,
     /// Groups whose members may approve.
-    pub groups: Vec<String>,
+    pub groups: Vec<Box<str>>,
     /// Approvals needed to pass the step (at least 1).
     pub min_approvals: u64,
 }
@@ -109,13 +111,13 @@ pub struct ApprovalStep {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Policy {
     /// Unique id.
-    pub id: String,
+    pub id: Box<str>,
     /// Display name.
-    pub name: String,
+    pub name: Box<str>,
     /// Description, at most 160 characters.
-    pub description: String,
+    pub description: Box<str>,
     /// The connector whose tools it governs.
-    pub connector: String,
+    pub connector: Box<str>,
     /// What it serves when it applies and its targeting (if any) matches.
     pub action: Action,
     /// Who it applies to.
@@ -127,7 +129,7 @@ pub struct Policy {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub targeting: Option<Targeting>,
     /// The approval flow to run when it determines a `request_approval` decision.
-    pub approval_flow: Option<String>,
+    pub approval_flow: Option<Box<str>>,
 }
 
 /// Who a policy applies to.
@@ -137,9 +139,9 @@ pub struct Scope {
     /// but not enforced.
     pub all_users: bool,
     /// User ids.
-    pub users: Vec<String>,
+    pub users: Vec<Box<str>>,
     /// Group ids.
-    pub groups: Vec<String>,
+    pub groups: Vec<Box<str>>,
 }
 
 /// Which tools of its connector a policy governs: `(all or t ∈ include) and t ∉ exclude`.
@@ -148,16 +150,16 @@ pub struct ToolSelector {
     /// Every tool of the connector.
     pub all: bool,
     /// Tools governed when `all` is off.
-    pub include: Vec<String>,
+    pub include: Vec<Box<str>>,
     /// Tools never governed.
-    pub exclude: Vec<String>,
+    pub exclude: Vec<Box<str>>,
 }
 
 impl ToolSelector {
     /// Whether the selector selects the tool named `tool`.
     pub fn selects(&self, tool: &str) -> bool {
-        (self.all || self.include.iter().any(|t| t == tool))
-            && !self.exclude.iter().any(|t| t == tool)
+        (self.all || self.include.iter().any(|t| &**t == tool))
+            && !self.exclude.iter().any(|t| &**t == tool)
     }
 }
 
@@ -215,7 +217,7 @@ pub struct Rule {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Condition {
     /// A dotted attribute name, e.g. `agent.type`.
-    pub attribute: String,
+    pub attribute: Box<str>,
     /// The comparison.
     pub operator: Operator,
     /// What the attribute is compared with.

@@ -126,7 +126,12 @@ fn check_depth(context: &Map<String, Value>, max: usize) -> Result<(), RequestEr
                 stack.extend(items.iter().filter(|c| nested(c)).map(|c| (c, depth + 1)));
             }
             Value::Object(members) => {
-                stack.extend(members.values().filter(|c| nested(c)).map(|c| (c, depth + 1)));
+                stack.extend(
+                    members
+                        .values()
+                        .filter(|c| nested(c))
+                        .map(|c| (c, depth + 1)),
+                );
             }
             _ => {}
         }

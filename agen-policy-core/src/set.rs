@@ -5,7 +5,7 @@ use std::ops::Range;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
-use crate::condition::{lookup, Attribute, CompiledCondition, Outcome, Resolved};
+use crate::condition::{lookup, Attribute, CompiledCondition, Outcome, Resolved, ResolvedCache};
 use crate::decision::{Action, Decision, Reason};
 use crate::error::{LoadError, Problem};
 use crate::limits::Limits;
@@ -44,6 +44,8 @@ pub struct PolicySet {
     pub(crate) policies: Vec<CompiledPolicy>,
     /// Approval flow ids sorted, so flow indices sort like the ids.
     flows: Vec<Box<str>>,
+    /// The distinct attributes conditions read (`CompiledCondition::attribute` indexes it).
+    attributes: Vec<Attribute>,
     /// Per slot, the policies that apply to every user.
     all_users: Vec<Range<u32>>,
     /// Per slot, whether any policy of it is scoped to users / to groups (skips lookups).
@@ -84,7 +86,6 @@ pub(crate) struct DirectoryEntry {
 
 #[derive(Debug)]
 pub(crate) struct CompiledPolicy {
-    pub(crate) id: Box<str>,
     pub(crate) action: Action,
     pub(crate) otherwise: Otherwise,
     pub(crate) rules: CompiledRules,
@@ -176,6 +177,7 @@ impl PolicySet {
         let load::Loaded {
             document,
             rules,
+            attributes,
             warnings,
         } = loaded;
 
@@ -184,10 +186,10 @@ impl PolicySet {
         let mut connector_index = Vec::with_capacity(document.connectors.len());
         let mut slot = 0u32;
         for (i, c) in document.connectors.iter().enumerate() {
-            connectors.insert(c.id.as_str().into(), to_u32(i));
+            connectors.insert(c.id.as_ref().into(), to_u32(i));
             let mut tools = FxHashMap::default();
             for (t, tool) in c.tools.iter().enumerate() {
-                tools.insert(tool.name.as_str().into(), to_u32(t));
+                tools.insert(tool.name.as_ref().into(), to_u32(t));
             }
             connector_index.push(ConnectorIndex {
                 enabled: c.enabled,
@@ -211,7 +213,7 @@ impl PolicySet {
         let mut user_count = 0u32;
         for p in &document.policies {
             for u in &p.scope.users {
-                let e = users.entry(u.as_str().into()).or_default();
+                let e = users.entry(u.clone()).or_default();
                 if e.sym.is_none() {
                     e.sym = Some(user_count);
                     user_count += 1;
@@ -219,21 +221,21 @@ impl PolicySet {
             }
             for g in &p.scope.groups {
                 let n = to_u32(group_syms.len());
-                group_syms.entry(g.as_str().into()).or_insert(n);
+                group_syms.entry(g.clone()).or_insert(n);
             }
         }
         let mut directory = Vec::with_capacity(document.users.len());
         for u in &document.users {
-            let e = users.entry(u.id.as_str().into()).or_default();
+            let e = users.entry(u.id.as_ref().into()).or_default();
             e.directory = Some(to_u32(directory.len()));
             directory.push(DirectoryEntry {
                 email: u.email.as_deref().map(Box::from),
                 name: u.name.as_deref().map(Box::from),
-                groups: u.groups.iter().map(|g| Box::from(g.as_str())).collect(),
+                groups: u.groups.iter().map(|g| Box::from(&**g)).collect(),
                 group_syms: u
                     .groups
                     .iter()
-                    .filter_map(|g| group_syms.get(g.as_str()).copied())
+                    .filter_map(|g| group_syms.get(&**g).copied())
                     .collect(),
             });
         }
@@ -241,13 +243,13 @@ impl PolicySet {
         // Policies in id order.
         let mut order: Vec<usize> = (0..document.policies.len()).collect();
         order.sort_by(|a, b| {
-            let id = |i: &usize| document.policies.get(*i).map(|p| p.id.as_str());
+            let id = |i: &usize| document.policies.get(*i).map(|p| p.id.as_ref());
             id(a).cmp(&id(b))
         });
         let mut flows: Vec<Box<str>> = document
             .approval_flows
             .iter()
-            .map(|f| Box::from(f.id.as_str()))
+            .map(|f| Box::from(f.id.as_ref()))
             .collect();
         flows.sort();
         let mut rules: Vec<Option<CompiledRules>> = rules.into_iter().map(Some).collect();
@@ -270,7 +272,7 @@ impl PolicySet {
                 (Some(_), Otherwise::None) => p.action,
                 (Some(_), Otherwise::Serve(o)) => p.action.max(o),
             };
-            let Some(&ci) = connectors.get(p.connector.as_str()) else {
+            let Some(&ci) = connectors.get(p.connector.as_ref()) else {
                 continue;
             };
             let Some(c) = connector_index.get_mut(ci as usize) else {
@@ -309,7 +311,7 @@ impl PolicySet {
                     continue;
                 }
                 for u in &p.scope.users {
-                    if let Some(sym) = users.get(u.as_str()).and_then(|e| e.sym) {
+                    if let Some(sym) = users.get(&**u).and_then(|e| e.sym) {
                         scoped_lists
                             .entry(posting_key(s, USER_TAG, sym))
                             .or_default()
@@ -317,7 +319,7 @@ impl PolicySet {
                     }
                 }
                 for g in &p.scope.groups {
-                    if let Some(&sym) = group_syms.get(g.as_str()) {
+                    if let Some(&sym) = group_syms.get(&**g) {
                         scoped_lists
                             .entry(posting_key(s, GROUP_TAG, sym))
                             .or_default()
@@ -326,7 +328,6 @@ impl PolicySet {
                 }
             }
             policies.push(CompiledPolicy {
-                id: p.id.as_str().into(),
                 action: p.action,
                 otherwise,
                 rules: compiled_rules,
@@ -382,6 +383,7 @@ impl PolicySet {
             group_syms,
             policies,
             flows,
+            attributes,
             all_users,
             scoped,
             postings,
@@ -459,10 +461,19 @@ impl PolicySet {
         let mut lists = 0;
         let tool_slot = connector.first_slot + tool;
         for (slot, check_exclude) in [(tool_slot, false), (connector.all_slot, true)] {
-            let before = out.len();
             let mut take = |range: &Range<u32>| {
                 if range.start < range.end {
-                    out.extend(self.postings_of(range).iter().copied());
+                    let postings = self.postings_of(range).iter().copied();
+                    if check_exclude {
+                        // All-tools policies of the connector, but those excluding this tool.
+                        out.extend(postings.filter(|&p| {
+                            self.policies
+                                .get(p as usize)
+                                .is_some_and(|p| p.exclude.binary_search(&tool).is_err())
+                        }));
+                    } else {
+                        out.extend(postings);
+                    }
                     lists += 1;
                 }
             };
@@ -485,20 +496,6 @@ impl PolicySet {
                     }
                 }
             }
-            if check_exclude && out.len() > before {
-                let mut i = before;
-                while i < out.len() {
-                    let excluded = out
-                        .get(i)
-                        .and_then(|&p| self.policies.get(p as usize))
-                        .is_some_and(|p| p.exclude.binary_search(&tool).is_ok());
-                    if excluded {
-                        out.remove(i);
-                    } else {
-                        i += 1;
-                    }
-                }
-            }
         }
         if lists > 1 {
             out.sort_unstable();
@@ -513,7 +510,7 @@ impl PolicySet {
             groups.extend(d.group_syms.iter().copied());
         }
         for g in subject.request.groups() {
-            if let Some(&sym) = self.group_syms.get(g.as_str()) {
+            if let Some(&sym) = self.group_syms.get(&**g) {
                 groups.push(sym);
             }
         }
@@ -535,6 +532,7 @@ impl PolicySet {
         decision: &mut Decision<'s>,
     ) {
         let mut best: Option<Action> = None;
+        let mut resolved = ResolvedCache::new();
         // What each candidate served, in candidate order; `None` when skipped or dropped out.
         let mut served: SmallVec<[Option<Action>; 16]> = SmallVec::with_capacity(candidates.len());
         for &pi in candidates {
@@ -544,7 +542,7 @@ impl PolicySet {
                 if best.is_some_and(|b| p.max_served < b) {
                     None
                 } else {
-                    self.serve(p, subject)
+                    self.serve(p, subject, &mut resolved)
                 }
             });
             if let Some(a) = action {
@@ -561,7 +559,9 @@ impl PolicySet {
                 continue;
             }
             if let Some(p) = self.policies.get(pi as usize) {
-                decision.push_policy(&p.id);
+                if let Some(source) = self.document.policies.get(p.source as usize) {
+                    decision.push_policy(&source.id);
+                }
                 if best == Action::RequestApproval {
                     if let Some(f) = p.flow {
                         flows.push(f);
@@ -580,13 +580,21 @@ impl PolicySet {
     }
 
     /// What a candidate serves (SPEC §4 step 4); `None` for `otherwise: none`.
-    fn serve(&self, p: &CompiledPolicy, subject: &Subject<'_>) -> Option<Action> {
+    fn serve<'a>(
+        &'a self,
+        p: &CompiledPolicy,
+        subject: &Subject<'a>,
+        resolved: &mut ResolvedCache<'a>,
+    ) -> Option<Action> {
         let Some(rules) = &p.rules else {
             return Some(p.action);
         };
-        let matched = rules
-            .iter()
-            .any(|rule| rule.iter().all(|c| self.condition(c, subject).holds()));
+        let matched = rules.iter().any(|rule| {
+            rule.iter().all(|c| {
+                let value = resolved.get(c.attribute, || self.resolve(c.attribute, subject));
+                c.evaluate(value).holds()
+            })
+        });
         match (matched, p.otherwise) {
             (true, _) => Some(p.action),
             (false, Otherwise::Serve(a)) => Some(a),
@@ -595,15 +603,14 @@ impl PolicySet {
     }
 
     pub(crate) fn condition(&self, c: &CompiledCondition, subject: &Subject<'_>) -> Outcome {
-        c.evaluate(self.resolve(&c.attribute, subject))
+        c.evaluate(self.resolve(c.attribute, subject))
     }
 
-    pub(crate) fn resolve<'a>(
-        &'a self,
-        attribute: &'a Attribute,
-        subject: &Subject<'a>,
-    ) -> Resolved<'a> {
+    pub(crate) fn resolve<'a>(&'a self, attribute: u32, subject: &Subject<'a>) -> Resolved<'a> {
         let r = subject.request;
+        let Some(attribute) = self.attributes.get(attribute as usize) else {
+            return Resolved::Missing;
+        };
         match attribute {
             Attribute::UserId => Resolved::Str(r.user()),
             Attribute::ConnectorId => Resolved::Str(r.connector()),
@@ -645,7 +652,7 @@ impl PolicySet {
             .map(|d| d.groups.iter().map(|g| &**g).collect())
             .unwrap_or_default();
         for g in subject.request.groups() {
-            if !out.contains(&g.as_str()) {
+            if !out.contains(&&**g) {
                 out.push(g);
             }
         }

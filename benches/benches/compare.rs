@@ -75,6 +75,7 @@ fn compare(c: &mut Criterion) {
     for n in bench_sizes() {
         let workload = Workload::new(n);
         let json = workload.document_json();
+        let policies_json = workload.policies_json();
         let cedar_text = cedar::policies_text(&workload);
         let pair = Pair::load(&workload);
         let counts = pair
@@ -103,11 +104,25 @@ fn compare(c: &mut Criterion) {
         } else {
             quick(&mut group);
         }
-        group.bench_with_input(BenchmarkId::new("agen", n), &json, |b, json| {
+        // The same policies: our document without its user directory against Cedar's policy
+        // text (Cedar's users are entities, timed in `load_directory`).
+        group.bench_with_input(BenchmarkId::new("agen", n), &policies_json, |b, json| {
             b.iter(|| agen_policy_core::PolicySet::from_json(json))
         });
         group.bench_with_input(BenchmarkId::new("cedar", n), &cedar_text, |b, text| {
             b.iter(|| cedar::policy_set(text))
+        });
+        group.finish();
+
+        // The whole document, directory included, as a host loads it.
+        let mut group = c.benchmark_group("load_document");
+        if heavy {
+            slow(&mut group);
+        } else {
+            quick(&mut group);
+        }
+        group.bench_with_input(BenchmarkId::new("agen", n), &json, |b, json| {
+            b.iter(|| agen_policy_core::PolicySet::from_json(json))
         });
         group.finish();
 

@@ -668,6 +668,16 @@ impl Workload {
 
     /// The policy document, as JSON text.
     pub fn document_json(&self) -> String {
+        self.document(true)
+    }
+
+    /// The same document without its user directory: the connectors, tools, groups, approval
+    /// flows and policies, which is what Cedar's policy text holds (its users are entities).
+    pub fn policies_json(&self) -> String {
+        self.document(false)
+    }
+
+    fn document(&self, with_users: bool) -> String {
         let connectors: Vec<Value> = (0..CONNECTORS)
             .map(|c| {
                 json!({
@@ -686,6 +696,7 @@ impl Workload {
         let users: Vec<Value> = self
             .users
             .iter()
+            .take(if with_users { usize::MAX } else { 0 })
             .enumerate()
             .map(|(u, user)| {
                 json!({

@@ -532,7 +532,7 @@ pub(crate) fn policy_ids(set: &core::PolicySet) -> Vec<String> {
     set.document()
         .policies
         .iter()
-        .map(|p| p.id.clone())
+        .map(|p| p.id.to_string())
         .collect()
 }
 
@@ -541,7 +541,7 @@ pub(crate) fn approval_flow_ids(set: &core::PolicySet) -> Vec<String> {
     set.document()
         .approval_flows
         .iter()
-        .map(|f| f.id.clone())
+        .map(|f| f.id.to_string())
         .collect()
 }
 
