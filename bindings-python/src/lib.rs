@@ -458,7 +458,10 @@ impl Engine {
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
-        format!("<Engine serving version {}>", self.set(py).get().inner.version())
+        format!(
+            "<Engine serving version {}>",
+            self.set(py).get().inner.version()
+        )
     }
 }
 
