@@ -228,14 +228,17 @@ fn scalar(v: &Value) -> Option<Scalar<'_>> {
 /// Looks `name` up in a context: one key spelled exactly so, else along the dots.
 pub(crate) fn lookup<'a>(
     context: &'a Map<String, Value>,
+    dotted_keys: bool,
     name: &str,
     path: &[Box<str>],
 ) -> Option<&'a Value> {
-    if let Some(v) = context.get(name) {
-        return Some(v);
-    }
-    if path.len() < 2 {
-        return None;
+    if path.len() < 2 || dotted_keys {
+        if let Some(v) = context.get(name) {
+            return Some(v);
+        }
+        if path.len() < 2 {
+            return None;
+        }
     }
     let (first, rest) = path.split_first()?;
     let mut v = context.get(&**first)?;
@@ -436,7 +439,7 @@ fn err(at: At, message: String) -> CompileError {
 /// Compiles the values of a condition whose operator, `ignore_case` and value count are valid.
 pub(crate) fn compile(
     op: Operator,
-    values: &[Json],
+    values: &[Json<'_>],
     ignore_case: bool,
     limits: &Limits,
     regexes: &mut RegexCache,
@@ -455,7 +458,7 @@ pub(crate) fn compile(
 
 fn compile_values(
     op: Operator,
-    values: &[Json],
+    values: &[Json<'_>],
     ignore_case: bool,
     limits: &Limits,
     regexes: &mut RegexCache,
@@ -472,7 +475,7 @@ fn compile_values(
                     Json::String(s) if ignore_case => {
                         strings.push(fold::fold_str(s).into_boxed_str())
                     }
-                    Json::String(s) => strings.push(s.as_str().into()),
+                    Json::String(s) => strings.push(Box::from(&**s)),
                     Json::Number(n) => numbers.push(n.clone()),
                     Json::Bool(true) => has_true = true,
                     Json::Bool(false) => has_false = true,
@@ -681,7 +684,7 @@ fn too_long(i: usize, s: &str, limits: &Limits) -> CompileError {
 /// Applies `f` to each value that is a string, reporting the others.
 fn each_string<T>(
     op: Operator,
-    values: &[Json],
+    values: &[Json<'_>],
     errors: &mut Vec<CompileError>,
     mut f: impl FnMut(usize, &str) -> Result<T, CompileError>,
 ) -> Vec<T> {

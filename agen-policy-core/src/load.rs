@@ -133,14 +133,14 @@ impl<'a> Path<'a> {
 
 /// The members of a JSON object, once unknown and repeated fields have been reported.
 struct Obj<'j> {
-    members: &'j [(String, Json)],
+    members: &'j [(std::borrow::Cow<'j, str>, Json<'j>)],
 }
 
 impl<'j> Obj<'j> {
     /// The member named `name`. Of repeated members (already reported) the last is read, as
     /// JSON parsers in JavaScript, Python and serde_json do, so that the paths of problems
     /// inside it resolve in their view of the document too.
-    fn get(&self, name: &str) -> Option<&'j Json> {
+    fn get(&self, name: &str) -> Option<&'j Json<'j>> {
         self.members
             .iter()
             .rev()
@@ -258,7 +258,7 @@ impl<'l> Checker<'l> {
 
     fn object<'j>(
         &mut self,
-        json: &'j Json,
+        json: &'j Json<'j>,
         path: &Path<'_>,
         what: &str,
         fields: &[&str],
@@ -304,7 +304,7 @@ impl<'l> Checker<'l> {
         name: &str,
         path: &Path<'_>,
         what: &str,
-    ) -> Option<&'j Json> {
+    ) -> Option<&'j Json<'j>> {
         let v = obj.get(name);
         if v.is_none() {
             self.invalid(path, format!("missing required field `{name}` in {what}"));
@@ -313,7 +313,7 @@ impl<'l> Checker<'l> {
     }
 
     /// A string, possibly empty.
-    fn text<'j>(&mut self, json: &'j Json, path: &Path<'_>, what: &str) -> Option<&'j str> {
+    fn text<'j>(&mut self, json: &'j Json<'j>, path: &Path<'_>, what: &str) -> Option<&'j str> {
         match json {
             Json::String(s) => Some(s),
             other => {
@@ -327,7 +327,7 @@ impl<'l> Checker<'l> {
     }
 
     /// An id or name: a non-empty string.
-    fn id<'j>(&mut self, json: &'j Json, path: &Path<'_>, what: &str) -> Option<&'j str> {
+    fn id<'j>(&mut self, json: &'j Json<'j>, path: &Path<'_>, what: &str) -> Option<&'j str> {
         let s = self.text(json, path, what)?;
         if s.is_empty() {
             self.invalid(path, format!("{what} must not be empty"));
@@ -372,7 +372,12 @@ impl<'l> Checker<'l> {
         }
     }
 
-    fn array<'j>(&mut self, json: &'j Json, path: &Path<'_>, what: &str) -> Option<&'j [Json]> {
+    fn array<'j>(
+        &mut self,
+        json: &'j Json<'j>,
+        path: &Path<'_>,
+        what: &str,
+    ) -> Option<&'j [Json<'j>]> {
         match json {
             Json::Array(items) => Some(items),
             other => {
@@ -423,7 +428,7 @@ impl<'l> Checker<'l> {
 
     // ---- the document ------------------------------------------------------------------------
 
-    fn document(&mut self, json: &Json) -> Option<(Document, Vec<CompiledRules>)> {
+    fn document(&mut self, json: &Json<'_>) -> Option<(Document, Vec<CompiledRules>)> {
         let root = Path::Root;
         let obj = self.object(json, &root, "the document", DOCUMENT_FIELDS)?;
 
@@ -484,6 +489,8 @@ impl<'l> Checker<'l> {
         if let Some(v) = obj.get("policies") {
             let path = root.key("policies");
             if let Some(items) = self.array(v, &path, "`policies`") {
+                policies.reserve_exact(items.len().min(self.limits.max_policies));
+                rules.reserve_exact(items.len().min(self.limits.max_policies));
                 if items.len() > self.limits.max_policies {
                     self.error(
                         Code::LimitExceeded,
@@ -528,7 +535,7 @@ impl<'l> Checker<'l> {
         obj: &Obj<'j>,
         name: &'static str,
         root: &Path<'_>,
-        item: fn(&mut Self, &'j Json, &Path<'_>) -> Option<T>,
+        item: fn(&mut Self, &'j Json<'j>, &Path<'_>) -> Option<T>,
     ) -> Vec<T>
     where
         T: HasId,
@@ -560,7 +567,7 @@ impl<'l> Checker<'l> {
 
     fn connector<'j>(
         &mut self,
-        json: &'j Json,
+        json: &'j Json<'j>,
         path: &Path<'_>,
         seen: &mut FxHashSet<&'j str>,
     ) -> Option<(Connector, (&'j str, ConnectorRef<'j>))> {
@@ -628,7 +635,7 @@ impl<'l> Checker<'l> {
         ))
     }
 
-    fn tool<'j>(&mut self, json: &'j Json, path: &Path<'_>) -> Option<(Tool, &'j str)> {
+    fn tool<'j>(&mut self, json: &'j Json<'j>, path: &Path<'_>) -> Option<(Tool, &'j str)> {
         let obj = self.object(json, path, "a tool", TOOL_FIELDS)?;
         let name = self
             .required(&obj, "name", path, "a tool")
@@ -648,7 +655,7 @@ impl<'l> Checker<'l> {
         ))
     }
 
-    fn group(&mut self, json: &Json, path: &Path<'_>) -> Option<Group> {
+    fn group(&mut self, json: &Json<'_>, path: &Path<'_>) -> Option<Group> {
         let obj = self.object(json, path, "a group", GROUP_FIELDS)?;
         let id = self
             .required(&obj, "id", path, "a group")
@@ -662,7 +669,7 @@ impl<'l> Checker<'l> {
         })
     }
 
-    fn user(&mut self, json: &Json, path: &Path<'_>) -> Option<User> {
+    fn user(&mut self, json: &Json<'_>, path: &Path<'_>) -> Option<User> {
         let obj = self.object(json, path, "a user", USER_FIELDS)?;
         let id = self
             .required(&obj, "id", path, "a user")
@@ -678,7 +685,7 @@ impl<'l> Checker<'l> {
         })
     }
 
-    fn flow(&mut self, json: &Json, path: &Path<'_>) -> Option<ApprovalFlow> {
+    fn flow(&mut self, json: &Json<'_>, path: &Path<'_>) -> Option<ApprovalFlow> {
         let obj = self.object(json, path, "an approval flow", FLOW_FIELDS)?;
         let id = self
             .required(&obj, "id", path, "an approval flow")
@@ -774,7 +781,7 @@ impl<'l> Checker<'l> {
 
     fn policy<'j>(
         &mut self,
-        json: &'j Json,
+        json: &'j Json<'j>,
         path: &Path<'_>,
         seen: &mut FxHashSet<&'j str>,
         connectors: &FxHashMap<&str, ConnectorRef<'_>>,
@@ -910,7 +917,7 @@ impl<'l> Checker<'l> {
 
     fn selector(
         &mut self,
-        json: &Json,
+        json: &Json<'_>,
         path: &Path<'_>,
         connector: Option<(&str, &ConnectorRef<'_>)>,
     ) -> Option<ToolSelector> {
@@ -966,7 +973,7 @@ impl<'l> Checker<'l> {
 
     fn tool_names(
         &mut self,
-        items: &[Json],
+        items: &[Json<'_>],
         path: &Path<'_>,
         connector: Option<(&str, &ConnectorRef<'_>)>,
         ok: &mut bool,
@@ -993,7 +1000,11 @@ impl<'l> Checker<'l> {
         names
     }
 
-    fn targeting(&mut self, json: &Json, path: &Path<'_>) -> Option<(Targeting, CompiledRules)> {
+    fn targeting(
+        &mut self,
+        json: &Json<'_>,
+        path: &Path<'_>,
+    ) -> Option<(Targeting, CompiledRules)> {
         let obj = self.object(json, path, "a targeting", TARGETING_FIELDS)?;
         let otherwise = match obj.get("otherwise") {
             None => Some(Otherwise::Serve(Action::Deny)),
@@ -1049,7 +1060,11 @@ impl<'l> Checker<'l> {
         Some((Targeting { rules, otherwise }, compiled))
     }
 
-    fn rule(&mut self, json: &Json, path: &Path<'_>) -> Option<(Rule, Box<[CompiledCondition]>)> {
+    fn rule(
+        &mut self,
+        json: &Json<'_>,
+        path: &Path<'_>,
+    ) -> Option<(Rule, Box<[CompiledCondition]>)> {
         let obj = self.object(json, path, "a rule", RULE_FIELDS)?;
         let v = self.required(&obj, "conditions", path, "a rule")?;
         let p = path.key("conditions");
@@ -1091,7 +1106,7 @@ impl<'l> Checker<'l> {
 
     fn condition(
         &mut self,
-        json: &Json,
+        json: &Json<'_>,
         path: &Path<'_>,
     ) -> Option<(Condition, CompiledCondition)> {
         const WHAT: &str = "a condition";
@@ -1130,7 +1145,7 @@ impl<'l> Checker<'l> {
         let negate = self.boolean(&obj, "negate", path, false);
         let ignore_case = self.boolean(&obj, "ignore_case", path, false);
         let values_path = path.key("values");
-        let values: Option<&[Json]> = match obj.get("values") {
+        let values: Option<&[Json<'_>]> = match obj.get("values") {
             None => Some(&[]),
             Some(v) => self.array(v, &values_path, "`values`"),
         };
@@ -1277,7 +1292,7 @@ enum Kind {
     Group,
 }
 
-fn member<'j>(json: &'j Json, name: &str) -> Option<&'j Json> {
+fn member<'j>(json: &'j Json<'j>, name: &str) -> Option<&'j Json<'j>> {
     match json {
         Json::Object(members) => members
             .iter()

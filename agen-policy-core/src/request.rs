@@ -34,6 +34,10 @@ pub struct Request {
     tool: String,
     groups: Vec<String>,
     context: Map<String, Value>,
+    /// Whether some top-level context key contains a dot: if none does, a dotted attribute
+    /// name can only be found by walking nested objects, and the exact-key lookup is skipped.
+    #[serde(skip)]
+    dotted_keys: bool,
 }
 
 /// Builds a [`Request`]; [`RequestBuilder::build`] checks it.
@@ -90,7 +94,9 @@ impl RequestBuilder {
             non_empty(&format!("/groups/{i}"), g)?;
         }
         check_depth(&r.context, limits.max_context_depth)?;
-        Ok(self.request)
+        let mut request = self.request;
+        request.dotted_keys = request.context.keys().any(|k| k.contains('.'));
+        Ok(request)
     }
 }
 
@@ -153,6 +159,7 @@ impl Request {
                 tool: tool.into(),
                 groups: Vec::new(),
                 context: Map::new(),
+                dotted_keys: false,
             },
         }
     }
@@ -242,7 +249,7 @@ impl Request {
                         "a group id must be a string",
                     ));
                 };
-                builder.request.groups.push(g.clone());
+                builder.request.groups.push(g.to_string());
             }
         }
         if let Some(context) = field("context") {
@@ -254,7 +261,7 @@ impl Request {
         builder.build_with_limits(limits)
     }
 
-    fn from_json_tree(json: &Json, limits: &Limits) -> Result<Request, RequestError> {
+    fn from_json_tree(json: &Json<'_>, limits: &Limits) -> Result<Request, RequestError> {
         let Json::Object(members) = json else {
             return Err(RequestError::new(
                 "",
@@ -276,7 +283,7 @@ impl Request {
         let field = |name: &str| members.iter().find(|(k, _)| k == name).map(|(_, v)| v);
         let string = |name: &'static str| -> Result<String, RequestError> {
             match field(name) {
-                Some(Json::String(s)) => Ok(s.clone()),
+                Some(Json::String(s)) => Ok(s.to_string()),
                 Some(other) => Err(RequestError::new(
                     pointer(name),
                     format!("`{name}` must be a string, not {}", other.kind()),
@@ -305,7 +312,7 @@ impl Request {
                         format!("a group id must be a string, not {}", g.kind()),
                     ));
                 };
-                builder.request.groups.push(g.clone());
+                builder.request.groups.push(g.to_string());
             }
         }
         if let Some(context) = field("context") {
@@ -318,7 +325,7 @@ impl Request {
             duplicate_keys(context, &mut String::from("/context"))?;
             let mut map = Map::new();
             for (k, v) in members {
-                map.insert(k.clone(), v.to_value());
+                map.insert(k.to_string(), v.to_value());
             }
             builder.request.context = map;
         }
@@ -348,6 +355,10 @@ impl Request {
     /// The context the targeting's attributes are looked up in.
     pub fn context(&self) -> &Map<String, Value> {
         &self.context
+    }
+
+    pub(crate) fn has_dotted_keys(&self) -> bool {
+        self.dotted_keys
     }
 }
 
@@ -382,7 +393,7 @@ fn required_str(v: Option<&Value>, name: &str) -> Result<String, RequestError> {
 
 /// Rejects an object anywhere in the context that repeats a key: which one counts would be
 /// a guess, so the request fails closed.
-fn duplicate_keys(json: &Json, path: &mut String) -> Result<(), RequestError> {
+fn duplicate_keys(json: &Json<'_>, path: &mut String) -> Result<(), RequestError> {
     match json {
         Json::Object(members) => {
             let mut seen = rustc_hash::FxHashSet::default();
@@ -390,7 +401,7 @@ fn duplicate_keys(json: &Json, path: &mut String) -> Result<(), RequestError> {
                 let len = path.len();
                 path.push('/');
                 escape_token(k, path);
-                if !seen.insert(k.as_str()) {
+                if !seen.insert(&**k) {
                     return Err(RequestError::new(
                         path.clone(),
                         format!("duplicate key `{k}`"),

@@ -112,13 +112,32 @@ fn posting_key(slot: u32, tag: u32, sym: u32) -> u64 {
     (u64::from(slot) << 32) | (u64::from(sym) << 1) | u64::from(tag)
 }
 
-/// SHA-256 of the document's canonical JSON, in lower-case hex.
+/// SHA-256 of the document's canonical JSON, in lower-case hex. The JSON is streamed into the
+/// hash, never held in memory.
 fn content_hash(document: &Document) -> String {
     use sha2::{Digest, Sha256};
-    use std::fmt::Write;
-    // Serializing plain data to a vector cannot fail.
-    let bytes = serde_json::to_vec(document).unwrap_or_default();
-    Sha256::digest(&bytes)
+    use std::fmt::Write as _;
+
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    // Buffered: serde_json writes token by token, the hash is fastest fed in large blocks.
+    let mut writer = std::io::BufWriter::with_capacity(1 << 16, Hashing(Sha256::new()));
+    // Serializing plain data into a writer that cannot fail cannot fail.
+    let _ = serde_json::to_writer(&mut writer, document);
+    let _ = std::io::Write::flush(&mut writer);
+    let (hashing, _) = writer.into_parts();
+    hashing
+        .0
+        .finalize()
         .iter()
         .fold(String::with_capacity(64), |mut hex, b| {
             let _ = write!(hex, "{b:02x}");
@@ -255,7 +274,8 @@ impl PolicySet {
         let mut rules: Vec<Option<CompiledRules>> = rules.into_iter().map(Some).collect();
 
         let mut all_users: Vec<Vec<u32>> = vec![Vec::new(); slots];
-        let mut scoped_lists: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
+        // (posting key, policy) pairs, sorted into runs below: one vector, not one per key.
+        let mut scoped_pairs: Vec<(u64, u32)> = Vec::new();
         let mut policies = Vec::with_capacity(order.len());
         for (pi, &source) in order.iter().enumerate() {
             let Some(p) = document.policies.get(source) else {
@@ -312,18 +332,12 @@ impl PolicySet {
                 }
                 for u in &p.scope.users {
                     if let Some(sym) = users.get(&**u).and_then(|e| e.sym) {
-                        scoped_lists
-                            .entry(posting_key(s, USER_TAG, sym))
-                            .or_default()
-                            .push(pi);
+                        scoped_pairs.push((posting_key(s, USER_TAG, sym), pi));
                     }
                 }
                 for g in &p.scope.groups {
                     if let Some(&sym) = group_syms.get(&**g) {
-                        scoped_lists
-                            .entry(posting_key(s, GROUP_TAG, sym))
-                            .or_default()
-                            .push(pi);
+                        scoped_pairs.push((posting_key(s, GROUP_TAG, sym), pi));
                     }
                 }
             }
@@ -353,14 +367,19 @@ impl PolicySet {
         };
         let all_users: Vec<Range<u32>> = all_users.iter_mut().map(&mut flatten).collect();
         let mut scoped = vec![(false, false); slots];
+        // Policies were visited in index order, so each key's run comes out sorted.
+        scoped_pairs.sort_unstable();
+        scoped_pairs.dedup();
+        let runs = scoped_pairs.chunk_by(|a, b| a.0 == b.0);
         let mut postings = FxHashMap::default();
-        postings.reserve(scoped_lists.len());
-        let mut keys: Vec<u64> = scoped_lists.keys().copied().collect();
-        keys.sort_unstable();
-        for key in keys {
-            if let Some(list) = scoped_lists.get_mut(&key) {
-                postings.insert(key, flatten(list));
-            }
+        postings.reserve(runs.clone().count());
+        for run in runs {
+            let Some(&(key, _)) = run.first() else {
+                continue;
+            };
+            let start = to_u32(posting_data.len());
+            posting_data.extend(run.iter().map(|&(_, pi)| pi));
+            postings.insert(key, start..to_u32(posting_data.len()));
             let slot = (key >> 32) as usize;
             if let Some(flags) = scoped.get_mut(slot) {
                 if key & 1 == u64::from(GROUP_TAG) {
@@ -627,7 +646,8 @@ impl PolicySet {
                 Resolved::Groups(subject.directory.map_or(&[][..], |d| &d.groups), r.groups())
             }
             Attribute::Context { name, path } => {
-                lookup(r.context(), name, path).map_or(Resolved::Missing, Resolved::Json)
+                lookup(r.context(), r.has_dotted_keys(), name, path)
+                    .map_or(Resolved::Missing, Resolved::Json)
             }
         }
     }
