@@ -8,7 +8,7 @@ memory bench's `<criterion>/memory/results.json`. Python standard library only.
     python3 benches/plot.py --readme benches/README.md   # also replace the README's results
 
 The criterion directory is --criterion DIR, else $CRITERION_HOME, else $CARGO_TARGET_DIR/criterion,
-else target/criterion at the repository root.
+else target/criterion of this (separate) workspace, benches/target/criterion.
 """
 
 import argparse
@@ -47,7 +47,7 @@ def criterion_dir(arg):
         return Path(os.environ["CRITERION_HOME"])
     if os.environ.get("CARGO_TARGET_DIR"):
         return Path(os.environ["CARGO_TARGET_DIR"]) / "criterion"
-    return HERE.parent / "target" / "criterion"
+    return HERE / "target" / "criterion"
 
 
 def median_ns(root, *parts):
