@@ -28,7 +28,14 @@ pub fn bench_sizes() -> Vec<usize> {
                     .unwrap_or_else(|e| panic!("AGEN_BENCH_SIZES: `{s}` is not a size: {e}"))
             })
             .collect(),
-        Err(_) if std::env::args().any(|a| a == "--test") => workload::SIZES[..2].to_vec(),
+        // Test mode, as criterion tells it: `cargo bench -- --test`, or `cargo test`, which runs
+        // a bench target without `--bench`.
+        Err(_)
+            if std::env::args().any(|a| a == "--test")
+                || !std::env::args().any(|a| a == "--bench") =>
+        {
+            workload::SIZES[..2].to_vec()
+        }
         Err(_) => workload::SIZES.to_vec(),
     }
 }
