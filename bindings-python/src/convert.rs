@@ -323,6 +323,18 @@ fn write_str(out: &mut Vec<u8>, s: &str) -> Result<(), Invalid> {
 // ---------------------------------------------------------------------------------------------
 // Requests
 
+/// A request from `evaluate`'s arguments, or the `RequestError` to raise.
+pub(crate) fn request_arguments(
+    py: Python<'_>,
+    user: &Bound<'_, PyAny>,
+    connector: &Bound<'_, PyAny>,
+    tool: &Bound<'_, PyAny>,
+    groups: Option<&Bound<'_, PyAny>>,
+    context: Option<&Bound<'_, PyAny>>,
+) -> PyResult<core::Request> {
+    request_from_args(user, connector, tool, groups, context).map_err(|e| e.into_pyerr(py, None))
+}
+
 /// A request from `evaluate`'s arguments.
 pub(crate) fn request_from_args(
     user: &Bound<'_, PyAny>,

@@ -148,8 +148,7 @@ impl PolicySet {
         context: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<Decision>> {
         boundary(py, || {
-            let request = convert::request_from_args(user, connector, tool, groups, context)
-                .map_err(|e| e.into_pyerr(py, None))?;
+            let request = convert::request_arguments(py, user, connector, tool, groups, context)?;
             self.decisions
                 .get(py, &self.inner.evaluate(&request), &self.version)
         })
@@ -237,8 +236,7 @@ impl PolicySet {
         context: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
         boundary(py, || {
-            let request = convert::request_from_args(user, connector, tool, groups, context)
-                .map_err(|e| e.into_pyerr(py, None))?;
+            let request = convert::request_arguments(py, user, connector, tool, groups, context)?;
             Ok(request.groups().is_empty())
         })
     }
@@ -256,8 +254,7 @@ impl PolicySet {
         context: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
         boundary(py, || {
-            let request = convert::request_from_args(user, connector, tool, groups, context)
-                .map_err(|e| e.into_pyerr(py, None))?;
+            let request = convert::request_arguments(py, user, connector, tool, groups, context)?;
             Ok(self.inner.evaluate(&request).allowed())
         })
     }
@@ -275,8 +272,7 @@ impl PolicySet {
         context: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Decision> {
         boundary(py, || {
-            let request = convert::request_from_args(user, connector, tool, groups, context)
-                .map_err(|e| e.into_pyerr(py, None))?;
+            let request = convert::request_arguments(py, user, connector, tool, groups, context)?;
             convert::decision(py, &self.inner.evaluate(&request), &self.version)
         })
     }
@@ -293,8 +289,7 @@ impl PolicySet {
         context: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Explanation> {
         boundary(py, || {
-            let request = convert::request_from_args(user, connector, tool, groups, context)
-                .map_err(|e| e.into_pyerr(py, None))?;
+            let request = convert::request_arguments(py, user, connector, tool, groups, context)?;
             Explanation::new(py, self.inner.explain(&request))
         })
     }
