@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# A short run of every fuzz target (30 seconds each by default), seeded from the shared
+# A short run of every fuzz target (30 seconds each by default), seeded from the repository's
 # conformance vectors. Needs the nightly toolchain; installs cargo-fuzz if it is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${FUZZ_SECONDS:-30}
-conformance=${AGEN_CONFORMANCE_DIR:-../../shared/conformance}
+conformance=${AGEN_CONFORMANCE_DIR:-../conformance/spec}
+peer=${AGEN_PEER_CONFORMANCE_DIR:-../conformance/peer}
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked --version 0.13.2
 fi
-python3 seed.py "$conformance" ../../shared/peer-conformance
+python3 seed.py "$conformance" "$peer"
 cargo +nightly fuzz build
 for target in load roundtrip evaluate; do
   echo "fuzz: $target for ${seconds}s"

@@ -10,12 +10,11 @@ import { DocumentError, PolicySet, RequestError } from '../index.js'
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
-/** The conformance vectors: `AGEN_CONFORMANCE_DIR`, else `shared/conformance` beside the repository. */
-export const conformanceDir = process.env.AGEN_CONFORMANCE_DIR ?? join(repoRoot, '..', 'shared', 'conformance')
+/** The conformance vectors: `AGEN_CONFORMANCE_DIR`, else the repository's `conformance/spec`. */
+export const conformanceDir = process.env.AGEN_CONFORMANCE_DIR ?? join(repoRoot, 'conformance', 'spec')
 
-/** The peer vectors: `AGEN_PEER_CONFORMANCE_DIR`, else `peer-conformance` beside the conformance vectors. */
-export const peerConformanceDir =
-  process.env.AGEN_PEER_CONFORMANCE_DIR ?? join(dirname(conformanceDir), 'peer-conformance')
+/** The peer vectors: `AGEN_PEER_CONFORMANCE_DIR`, else the repository's `conformance/peer`. */
+export const peerConformanceDir = process.env.AGEN_PEER_CONFORMANCE_DIR ?? join(repoRoot, 'conformance', 'peer')
 
 /** Every `*.json` file directly inside `dir` (not in subdirectories), sorted. */
 export function testFiles(dir) {

@@ -26,8 +26,8 @@ def shared_dir(variable: str, default: str) -> Path:
     return Path(value) if value else (REPO_ROOT / default).resolve()
 
 
-CONFORMANCE_DIR = shared_dir("AGEN_CONFORMANCE_DIR", "../shared/conformance")
-PEER_CONFORMANCE_DIR = shared_dir("AGEN_PEER_CONFORMANCE_DIR", "../shared/peer-conformance")
+CONFORMANCE_DIR = shared_dir("AGEN_CONFORMANCE_DIR", "conformance/spec")
+PEER_CONFORMANCE_DIR = shared_dir("AGEN_PEER_CONFORMANCE_DIR", "conformance/peer")
 
 
 def vector_files(directory: Path) -> list[Path]:

@@ -92,18 +92,20 @@ pub(crate) fn acme() -> String {
     repo().join("examples/acme.json").display().to_string()
 }
 
-/// The SPEC §6 vectors: `$AGEN_CONFORMANCE_DIR`, else `shared/conformance` beside the
-/// repository.
+/// The SPEC §6 vectors: `$AGEN_CONFORMANCE_DIR`, else the repository's `conformance/spec`.
 pub(crate) fn conformance_dir() -> PathBuf {
     match std::env::var_os("AGEN_CONFORMANCE_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/spec"),
     }
 }
 
-/// The peer vectors, `shared/peer-conformance` beside the repository.
+/// The peer vectors: `$AGEN_PEER_CONFORMANCE_DIR`, else the repository's `conformance/peer`.
 pub(crate) fn peer_conformance_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/peer-conformance")
+    match std::env::var_os("AGEN_PEER_CONFORMANCE_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/peer"),
+    }
 }
 
 /// A directory removed when dropped.

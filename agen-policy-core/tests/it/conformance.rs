@@ -1,5 +1,5 @@
-//! Runs the SPEC §6 test vectors: `../shared/conformance` (or `$AGEN_CONFORMANCE_DIR`) and
-//! `../shared/peer-conformance` (or `$AGEN_PEER_CONFORMANCE_DIR`), every `*.json` directly
+//! Runs the SPEC §6 test vectors: the repository's `conformance/spec` (or `$AGEN_CONFORMANCE_DIR`)
+//! and `conformance/peer` (or `$AGEN_PEER_CONFORMANCE_DIR`), every `*.json` directly
 //! inside, through one `check` helper that shares nothing with the CLI's runner.
 
 use std::collections::BTreeSet;
@@ -12,7 +12,7 @@ fn shared_dir(var: &str, default: &str) -> PathBuf {
     match std::env::var_os(var) {
         Some(dir) => PathBuf::from(dir),
         None => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../..")
+            .join("..")
             .join(default),
     }
 }
@@ -173,12 +173,12 @@ fn assert_dir(var: &str, default: &str) {
 
 #[test]
 fn shared_conformance_vectors() {
-    assert_dir("AGEN_CONFORMANCE_DIR", "shared/conformance");
+    assert_dir("AGEN_CONFORMANCE_DIR", "conformance/spec");
 }
 
 #[test]
 fn peer_conformance_vectors() {
-    assert_dir("AGEN_PEER_CONFORMANCE_DIR", "shared/peer-conformance");
+    assert_dir("AGEN_PEER_CONFORMANCE_DIR", "conformance/peer");
 }
 
 #[test]
