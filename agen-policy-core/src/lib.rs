@@ -57,6 +57,7 @@ mod decision;
 mod engine;
 mod error;
 mod explain;
+pub mod guard;
 mod json;
 mod limits;
 mod load;
