@@ -5,6 +5,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
+use crate::evidence::StepUpRequirement;
+
 /// What the host does with the tool call, from least to most restrictive.
 ///
 /// The derived order is the restrictiveness order (`Allow < StepUp < RequestApproval < Deny`),
@@ -76,17 +78,21 @@ pub enum Reason {
     NoPolicy,
     /// The action is the most restrictive one served by the applicable policies.
     Policy,
+    /// The engine found itself in a state its construction rules out, and denied rather than
+    /// guess. No valid policy set reaches it.
+    Internal,
 }
 
 impl Reason {
     /// Every reason.
-    pub const ALL: [Reason; 6] = [
+    pub const ALL: [Reason; 7] = [
         Reason::UnknownConnector,
         Reason::ConnectorDisabled,
         Reason::UnknownTool,
         Reason::ToolDisabled,
         Reason::NoPolicy,
         Reason::Policy,
+        Reason::Internal,
     ];
 
     /// The reason's stable name, the same in every language.
@@ -98,6 +104,7 @@ impl Reason {
             Reason::ToolDisabled => "tool_disabled",
             Reason::NoPolicy => "no_policy",
             Reason::Policy => "policy",
+            Reason::Internal => "internal",
         }
     }
 
@@ -124,6 +131,8 @@ pub struct Decision<'s> {
     reason: Reason,
     policies: SmallVec<[&'s str; 4]>,
     approval_flows: SmallVec<[&'s str; 2]>,
+    satisfied: SmallVec<[&'s str; 2]>,
+    step_up: SmallVec<[&'s StepUpRequirement; 1]>,
     version: &'s str,
 }
 
@@ -134,8 +143,28 @@ impl<'s> Decision<'s> {
             reason,
             policies: SmallVec::new(),
             approval_flows: SmallVec::new(),
+            satisfied: SmallVec::new(),
+            step_up: SmallVec::new(),
             version,
         }
+    }
+
+    pub(crate) fn push_satisfied(&mut self, id: &'s str) {
+        self.satisfied.push(id);
+    }
+
+    pub(crate) fn push_step_up(&mut self, requirement: &'s StepUpRequirement) {
+        self.step_up.push(requirement);
+    }
+
+    /// Makes this a `deny` that names no policy: an internal inconsistency fails closed.
+    pub(crate) fn fail_closed(&mut self) {
+        self.action = Action::Deny;
+        self.reason = Reason::Internal;
+        self.policies.clear();
+        self.approval_flows.clear();
+        self.satisfied.clear();
+        self.step_up.clear();
     }
 
     pub(crate) fn set_reason(&mut self, reason: Reason) {
@@ -168,6 +197,8 @@ impl<'s> Decision<'s> {
             reason: Reason::Policy,
             policies,
             approval_flows,
+            satisfied: SmallVec::new(),
+            step_up: SmallVec::new(),
             version,
         }
     }
@@ -199,6 +230,18 @@ impl<'s> Decision<'s> {
         &self.approval_flows
     }
 
+    /// Ids of the candidates whose served `step_up` or `request_approval` the request's
+    /// evidence satisfied (SPEC §7.3), in byte order, whatever the decision.
+    pub fn satisfied(&self) -> &[&'s str] {
+        &self.satisfied
+    }
+
+    /// For [`Action::StepUp`], the effective requirement of each determining policy, by policy
+    /// id; empty otherwise.
+    pub fn step_up(&self) -> &[&'s StepUpRequirement] {
+        &self.step_up
+    }
+
     /// The version of the policy set that made the decision: the SHA-256 of its document, in
     /// hex (see [`PolicySet::version`](crate::PolicySet::version)).
     pub fn version(&self) -> &'s str {
@@ -216,6 +259,8 @@ impl<'s> Decision<'s> {
                 .iter()
                 .map(|f| (*f).to_owned())
                 .collect(),
+            satisfied: self.satisfied.iter().map(|p| (*p).to_owned()).collect(),
+            step_up: self.step_up.iter().map(|r| (*r).clone()).collect(),
             version: self.version.to_owned(),
         }
     }
@@ -245,6 +290,12 @@ pub struct OwnedDecision {
     pub policies: Vec<String>,
     /// Approval flows to run, in byte order (only for `request_approval`).
     pub approval_flows: Vec<String>,
+    /// Candidates whose step-up or approval the evidence satisfied, in byte order.
+    #[serde(default)]
+    pub satisfied: Vec<String>,
+    /// For `step_up`, the requirement of each determining policy.
+    #[serde(default)]
+    pub step_up: Vec<StepUpRequirement>,
     /// The version of the policy set that made the decision.
     pub version: String,
 }

@@ -37,6 +37,8 @@ pub enum Code {
     UnknownGroup,
     /// Warning: a policy's tool selector selects no tool.
     GovernsNothing,
+    /// Warning: an approval flow has no steps, or a step names no users and no groups.
+    FlowCannotApprove,
 }
 
 impl Code {
@@ -57,6 +59,7 @@ impl Code {
             Code::UnknownUser => "unknown_user",
             Code::UnknownGroup => "unknown_group",
             Code::GovernsNothing => "governs_nothing",
+            Code::FlowCannotApprove => "flow_cannot_approve",
         }
     }
 
@@ -64,7 +67,7 @@ impl Code {
     pub const fn is_warning(self) -> bool {
         matches!(
             self,
-            Code::UnknownUser | Code::UnknownGroup | Code::GovernsNothing
+            Code::UnknownUser | Code::UnknownGroup | Code::GovernsNothing | Code::FlowCannotApprove
         )
     }
 }
@@ -197,7 +200,8 @@ pub struct RequestError {
 }
 
 impl RequestError {
-    pub(crate) fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+    /// An error at `path` (a JSON Pointer into the request, `""` for the whole request).
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
         RequestError {
             path: path.into(),
             message: message.into(),
@@ -218,6 +222,13 @@ impl RequestError {
     pub fn message(&self) -> &str {
         &self.message
     }
+}
+
+/// One JSON Pointer reference token, escaped.
+pub(crate) fn pointer_token(token: &str) -> String {
+    let mut out = String::with_capacity(token.len());
+    escape_token(token, &mut out);
+    out
 }
 
 /// Escapes one JSON Pointer reference token (RFC 6901: `~` → `~0`, `/` → `~1`).

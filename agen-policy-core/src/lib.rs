@@ -52,10 +52,13 @@
     clippy::unimplemented
 )]
 
+pub mod approval;
 mod condition;
 mod decision;
+mod digest;
 mod engine;
 mod error;
+mod evidence;
 mod explain;
 pub mod guard;
 mod json;
@@ -65,11 +68,15 @@ pub mod model;
 mod ops;
 mod request;
 mod set;
+pub mod testfile;
 
+pub use approval::{ApprovalCode, ApprovalError, ApprovalOp, ApprovalState, ApprovalStatus};
 pub use condition::Outcome;
 pub use decision::{Action, Decision, OwnedDecision, Reason};
+pub use digest::{arguments_digest, arguments_digest_json, canonical_json};
 pub use engine::Engine;
 pub use error::{Code, LoadError, Problem, RequestError};
+pub use evidence::{parse_timestamp, Auth, Grant, Millis, StepUpRequirement, MAX_GRANTS};
 pub use explain::{ConditionTrace, Explanation, PolicyTrace, RuleTrace};
 pub use limits::Limits;
 pub use request::{Request, RequestBuilder};

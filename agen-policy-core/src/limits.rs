@@ -38,6 +38,9 @@ pub struct Limits {
     pub max_context_depth: usize,
     /// Size of a request's JSON text in bytes. Default 1 MiB.
     pub max_request_bytes: usize,
+    /// Total bytes of all strings of a request (ids, group claims, context keys and values,
+    /// evidence), however it was built. Default 1 MiB.
+    pub max_request_string_bytes: usize,
 }
 
 impl Default for Limits {
@@ -55,6 +58,7 @@ impl Default for Limits {
             max_attribute_segments: 32,
             max_context_depth: 32,
             max_request_bytes: 1024 * 1024,
+            max_request_string_bytes: 1024 * 1024,
         }
     }
 }

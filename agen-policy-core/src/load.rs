@@ -14,7 +14,7 @@ use crate::json::{self, brief_str, Json, ParseError};
 use crate::limits::Limits;
 use crate::model::{
     ApprovalFlow, ApprovalStep, Condition, Connector, Document, Group, Operator, Otherwise, Policy,
-    Rule, Scope, Targeting, Tool, ToolSelector, User,
+    Rule, Scope, StepUp, Targeting, Tool, ToolSelector, User,
 };
 
 /// The compiled rules of one policy's targeting; `None` when it has none (or `rules: []`).
@@ -171,6 +171,7 @@ struct Checker<'l> {
 
 const DOCUMENT_FIELDS: &[&str] = &[
     "version",
+    "step_up",
     "connectors",
     "groups",
     "users",
@@ -181,7 +182,18 @@ const CONNECTOR_FIELDS: &[&str] = &["id", "name", "enabled", "tools"];
 const TOOL_FIELDS: &[&str] = &["name", "title", "description", "enabled"];
 const GROUP_FIELDS: &[&str] = &["id", "name", "description"];
 const USER_FIELDS: &[&str] = &["id", "name", "email", "groups"];
-const FLOW_FIELDS: &[&str] = &["id", "name", "steps"];
+const FLOW_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "steps",
+    "grant_ttl",
+    "timeout",
+    "allow_self_approval",
+    "bind_arguments",
+];
+const STEP_UP_FIELDS: &[&str] = &["max_age", "acr_values"];
+/// The largest number of seconds a duration field holds (SPEC §7.1, §8.1).
+const MAX_SECONDS: u64 = 2_147_483_647;
 const STEP_FIELDS: &[&str] = &["users", "groups", "min_approvals"];
 const POLICY_FIELDS: &[&str] = &[
     "id",
@@ -195,6 +207,7 @@ const POLICY_FIELDS: &[&str] = &[
     "tools",
     "targeting",
     "approval_flow",
+    "step_up",
 ];
 const SELECTOR_FIELDS: &[&str] = &["all", "include", "exclude"];
 const TARGETING_FIELDS: &[&str] = &["rules", "otherwise"];
@@ -454,6 +467,10 @@ impl<'l> Checker<'l> {
             }
         }
 
+        let step_up = obj
+            .get("step_up")
+            .and_then(|v| self.step_up(v, &root.key("step_up")));
+
         let connectors_json = self.required(&obj, "connectors", &root, "the document");
         let mut connectors = Vec::new();
         let mut connector_refs: FxHashMap<&str, ConnectorRef<'_>> = FxHashMap::default();
@@ -519,6 +536,7 @@ impl<'l> Checker<'l> {
         Some((
             Document {
                 version: 1,
+                step_up,
                 connectors,
                 groups,
                 users,
@@ -729,10 +747,129 @@ impl<'l> Checker<'l> {
                 });
             }
         }
-        Some(ApprovalFlow {
+        let grant_ttl = match obj.get("grant_ttl") {
+            None => Some(3600),
+            Some(v) => self.seconds(v, &path.key("grant_ttl"), "`grant_ttl`", 1),
+        };
+        let timeout = match obj.get("timeout") {
+            None | Some(Json::Null) => Some(None),
+            Some(v) => self
+                .seconds(v, &path.key("timeout"), "`timeout`", 1)
+                .map(Some),
+        };
+        let allow_self_approval = self.boolean(&obj, "allow_self_approval", path, false);
+        let bind_arguments = self.boolean(&obj, "bind_arguments", path, true);
+        let flow = ApprovalFlow {
             id: id?.into(),
             name: name.map(Box::from),
             steps,
+            grant_ttl: grant_ttl?,
+            timeout: timeout?,
+            allow_self_approval,
+            bind_arguments,
+        };
+        if flow.steps.is_empty() {
+            self.warn(
+                Code::FlowCannotApprove,
+                path,
+                format!(
+                    "approval flow `{}` has no steps: it can never approve",
+                    flow.id
+                ),
+            );
+        }
+        for (i, step) in flow.steps.iter().enumerate() {
+            if step.users.is_empty() && step.groups.is_empty() {
+                self.warn(
+                    Code::FlowCannotApprove,
+                    &path.key("steps").index(i),
+                    format!(
+                        "step {i} of approval flow `{}` names no users and no groups: \
+                         the flow can never approve",
+                        flow.id
+                    ),
+                );
+            }
+        }
+        Some(flow)
+    }
+
+    /// A duration in whole seconds, from `min` to 2,147,483,647.
+    fn seconds(&mut self, json: &Json<'_>, path: &Path<'_>, what: &str, min: u64) -> Option<u32> {
+        match json {
+            Json::Number(n) => {
+                if let Some(v) = n
+                    .as_u64()
+                    .filter(|v| (min..=MAX_SECONDS).contains(v))
+                    .and_then(|v| u32::try_from(v).ok())
+                {
+                    return Some(v);
+                }
+                self.invalid(
+                    path,
+                    format!(
+                        "{what} must be an integer number of seconds from {min} to {MAX_SECONDS}, \
+                         not {}",
+                        json.brief()
+                    ),
+                );
+            }
+            other => self.invalid(
+                path,
+                format!(
+                    "{what} must be an integer number of seconds, not {}",
+                    other.brief()
+                ),
+            ),
+        }
+        None
+    }
+
+    /// A `step_up` freshness object (SPEC §7.1), on the document or on a policy.
+    fn step_up(&mut self, json: &Json<'_>, path: &Path<'_>) -> Option<StepUp> {
+        let obj = self.object(json, path, "`step_up`", STEP_UP_FIELDS)?;
+        let mut ok = true;
+        let max_age = match obj.get("max_age") {
+            None => None,
+            Some(v) => {
+                let seconds = self.seconds(v, &path.key("max_age"), "`max_age`", 0);
+                ok &= seconds.is_some();
+                seconds
+            }
+        };
+        let acr_values = match obj.get("acr_values") {
+            None => None,
+            Some(v) => {
+                let list_path = path.key("acr_values");
+                match self.array(v, &list_path, "`acr_values`") {
+                    None => {
+                        ok = false;
+                        None
+                    }
+                    Some(items) => {
+                        let mut values: Vec<Box<str>> = Vec::with_capacity(items.len());
+                        for (i, item) in items.iter().enumerate() {
+                            let p = list_path.index(i);
+                            match self.id(item, &p, "an `acr_values` entry") {
+                                None => ok = false,
+                                Some(acr) if values.iter().any(|v| &**v == acr) => {
+                                    ok = false;
+                                    self.invalid(
+                                        &p,
+                                        format!("`acr_values` lists `{acr}` more than once"),
+                                    );
+                                }
+                                Some(acr) => values.push(acr.into()),
+                            }
+                        }
+                        Some(values)
+                    }
+                }
+            }
+        };
+        ok.then_some(StepUp {
+            max_age,
+            acr_values,
         })
     }
 
@@ -894,6 +1031,11 @@ impl<'l> Checker<'l> {
             }
         };
 
+        let step_up = match obj.get("step_up") {
+            None => Some(None),
+            Some(v) => self.step_up(v, &path.key("step_up")).map(Some),
+        };
+
         let (targeting, compiled) = targeting?.map_or((None, None), |(t, c)| (Some(t), c));
         Some((
             Policy {
@@ -910,6 +1052,7 @@ impl<'l> Checker<'l> {
                 tools: tools?,
                 targeting,
                 approval_flow: approval_flow.map(Box::from),
+                step_up: step_up?,
             },
             compiled,
         ))

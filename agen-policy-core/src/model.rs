@@ -16,6 +16,9 @@ use crate::decision::Action;
 pub struct Document {
     /// Format version; always 1.
     pub version: u32,
+    /// The step-up freshness policies inherit field by field (SPEC §7.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_up: Option<StepUp>,
     /// The SaaS integrations and their tools.
     pub connectors: Vec<Connector>,
     /// The group directory.
@@ -94,6 +97,38 @@ pub struct ApprovalFlow {
     pub name: Option<Box<str>>,
     /// The steps, in order.
     pub steps: Vec<ApprovalStep>,
+    /// Seconds a grant stays valid after the final approval (SPEC §8.1). Default 3,600.
+    pub grant_ttl: u32,
+    /// Seconds after which a pending request expires; `None` for never.
+    pub timeout: Option<u32>,
+    /// Whether the requesting user may approve or reject their own request.
+    pub allow_self_approval: bool,
+    /// Whether a grant is bound to the request's arguments digest. Default `true`.
+    pub bind_arguments: bool,
+}
+
+impl ApprovalFlow {
+    /// Whether a request of this flow can ever be approved: it has steps, and every step
+    /// names some user or group.
+    pub fn can_approve(&self) -> bool {
+        !self.steps.is_empty()
+            && self
+                .steps
+                .iter()
+                .all(|s| !s.users.is_empty() || !s.groups.is_empty())
+    }
+}
+
+/// The freshness a step-up asks for (SPEC §7.1). A field left out is taken from the
+/// document's `step_up`, else from the defaults (`max_age` 300 s, any `acr`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct StepUp {
+    /// Seconds the last authentication may be old.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u32>,
+    /// Accepted authentication context classes (OIDC `acr`); empty means any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acr_values: Option<Vec<Box<str>>>,
 }
 
 /// One step of an approval flow.
@@ -130,6 +165,9 @@ pub struct Policy {
     pub targeting: Option<Targeting>,
     /// The approval flow to run when it determines a `request_approval` decision.
     pub approval_flow: Option<Box<str>>,
+    /// Its own step-up freshness, field by field over the document's (SPEC §7.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_up: Option<StepUp>,
 }
 
 /// Who a policy applies to.

@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::{escape_token, RequestError};
+use crate::evidence::{Auth, Evidence, Grant, Millis};
 use crate::json::{self, Json, ParseError};
 use crate::limits::Limits;
 
@@ -34,6 +35,9 @@ pub struct Request {
     tool: String,
     groups: Vec<String>,
     context: Map<String, Value>,
+    /// `now`, `auth`, `grants` and `arguments` (SPEC §7.2); `None` when the request has none.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    evidence: Option<Box<Evidence>>,
     /// Whether some top-level context key contains a dot: if none does, a dotted attribute
     /// name can only be found by walking nested objects, and the exact-key lookup is skipped.
     #[serde(skip)]
@@ -78,13 +82,45 @@ impl RequestBuilder {
         self
     }
 
+    /// Sets `now`, the instant of the request from the host's clock, in Unix milliseconds.
+    pub fn now(mut self, now: Millis) -> Self {
+        self.evidence_mut().now = Some(now);
+        self
+    }
+
+    /// Sets the user's last authentication, as the host verified it (needs [`Self::now`]).
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.evidence_mut().auth = Some(auth);
+        self
+    }
+
+    /// Adds an approval grant the host holds for this user (needs [`Self::now`]).
+    pub fn grant(mut self, grant: Grant) -> Self {
+        self.evidence_mut()
+            .grants
+            .get_or_insert_with(Vec::new)
+            .push(grant);
+        self
+    }
+
+    /// Sets the digest of the call's arguments ([`arguments_digest`](crate::arguments_digest)).
+    pub fn arguments(mut self, digest: impl Into<String>) -> Self {
+        self.evidence_mut().arguments = Some(digest.into());
+        self
+    }
+
+    fn evidence_mut(&mut self) -> &mut Evidence {
+        self.request.evidence.get_or_insert_with(Box::default)
+    }
+
     /// Checks the request against the default [`Limits`].
     pub fn build(self) -> Result<Request, RequestError> {
         self.build_with_limits(&Limits::default())
     }
 
-    /// Checks the request: non-empty user, connector, tool and group ids, and a context
-    /// nested at most [`Limits::max_context_depth`] levels.
+    /// Checks the request: non-empty user, connector, tool and group ids, a context nested
+    /// at most [`Limits::max_context_depth`] levels, at most
+    /// [`Limits::max_request_string_bytes`] bytes of strings in all, and the evidence's rules.
     pub fn build_with_limits(self, limits: &Limits) -> Result<Request, RequestError> {
         let r = &self.request;
         non_empty("/user", &r.user)?;
@@ -93,8 +129,18 @@ impl RequestBuilder {
         for (i, g) in r.groups.iter().enumerate() {
             non_empty(&format!("/groups/{i}"), g)?;
         }
-        check_depth(&r.context, limits.max_context_depth)?;
+        let mut budget = StringBudget::new(limits.max_request_string_bytes);
+        budget.spend(r.user.len() + r.connector.len() + r.tool.len())?;
+        budget.spend(r.groups.iter().map(String::len).sum())?;
+        if let Some(evidence) = &r.evidence {
+            evidence.check()?;
+            budget.spend(evidence.string_bytes())?;
+        }
+        check_context(&r.context, limits.max_context_depth, &mut budget)?;
         let mut request = self.request;
+        if request.evidence.as_ref().is_some_and(|e| e.is_empty()) {
+            request.evidence = None;
+        }
         request.dotted_keys = request.context.keys().any(|k| k.contains('.'));
         Ok(request)
     }
@@ -108,9 +154,42 @@ fn non_empty(path: &str, s: &str) -> Result<(), RequestError> {
     }
 }
 
-/// Checks nesting without recursion, so a hostile context cannot exhaust the stack. Only
-/// nested lists and objects are stacked: a flat context allocates nothing.
-fn check_depth(context: &Map<String, Value>, max: usize) -> Result<(), RequestError> {
+/// What is left of a request's allowance of string bytes ([`Limits::max_request_string_bytes`]).
+struct StringBudget {
+    left: usize,
+    max: usize,
+}
+
+impl StringBudget {
+    fn new(max: usize) -> Self {
+        StringBudget { left: max, max }
+    }
+
+    fn spend(&mut self, bytes: usize) -> Result<(), RequestError> {
+        match self.left.checked_sub(bytes) {
+            Some(left) => {
+                self.left = left;
+                Ok(())
+            }
+            None => Err(RequestError::new(
+                "",
+                format!(
+                    "the request's strings exceed the limit of {} bytes in all",
+                    self.max
+                ),
+            )),
+        }
+    }
+}
+
+/// Checks nesting and counts the context's keys and strings against `budget`, without
+/// recursion, so a hostile context cannot exhaust the stack. Only nested lists and objects are
+/// stacked: a flat context allocates nothing.
+fn check_context(
+    context: &Map<String, Value>,
+    max: usize,
+    budget: &mut StringBudget,
+) -> Result<(), RequestError> {
     let too_deep = || {
         RequestError::new(
             "/context",
@@ -121,23 +200,37 @@ fn check_depth(context: &Map<String, Value>, max: usize) -> Result<(), RequestEr
         return Err(too_deep());
     }
     let nested = |v: &Value| matches!(v, Value::Array(_) | Value::Object(_));
+    let text = |v: &Value| match v {
+        Value::String(s) => s.len(),
+        _ => 0,
+    };
     let mut stack: Vec<(&Value, usize)> = Vec::new();
-    stack.extend(context.values().filter(|v| nested(v)).map(|v| (v, 2)));
+    for (k, v) in context {
+        budget.spend(k.len() + text(v))?;
+        if nested(v) {
+            stack.push((v, 2));
+        }
+    }
     while let Some((v, depth)) = stack.pop() {
         if depth > max {
             return Err(too_deep());
         }
         match v {
             Value::Array(items) => {
-                stack.extend(items.iter().filter(|c| nested(c)).map(|c| (c, depth + 1)));
+                for c in items {
+                    budget.spend(text(c))?;
+                    if nested(c) {
+                        stack.push((c, depth + 1));
+                    }
+                }
             }
             Value::Object(members) => {
-                stack.extend(
-                    members
-                        .values()
-                        .filter(|c| nested(c))
-                        .map(|c| (c, depth + 1)),
-                );
+                for (k, c) in members {
+                    budget.spend(k.len() + text(c))?;
+                    if nested(c) {
+                        stack.push((c, depth + 1));
+                    }
+                }
             }
             _ => {}
         }
@@ -159,6 +252,7 @@ impl Request {
                 tool: tool.into(),
                 groups: Vec::new(),
                 context: Map::new(),
+                evidence: None,
                 dotted_keys: false,
             },
         }
@@ -258,6 +352,7 @@ impl Request {
             };
             builder.request.context = context.clone();
         }
+        builder.request.evidence = Some(Box::new(Evidence::from_members(members)?));
         builder.build_with_limits(limits)
     }
 
@@ -329,6 +424,14 @@ impl Request {
             }
             builder.request.context = map;
         }
+        let mut evidence = Map::new();
+        for name in EVIDENCE_FIELDS {
+            if let Some(v) = field(name) {
+                duplicate_keys(v, &mut pointer(name))?;
+                evidence.insert(name.to_owned(), v.to_value());
+            }
+        }
+        builder.request.evidence = Some(Box::new(Evidence::from_members(&evidence)?));
         builder.build_with_limits(limits)
     }
 
@@ -360,14 +463,51 @@ impl Request {
     pub(crate) fn has_dotted_keys(&self) -> bool {
         self.dotted_keys
     }
+
+    /// `now`, the instant of the request, in Unix milliseconds.
+    pub fn now(&self) -> Option<Millis> {
+        self.evidence.as_ref().and_then(|e| e.now)
+    }
+
+    /// The user's last authentication.
+    pub fn auth(&self) -> Option<&Auth> {
+        self.evidence.as_ref().and_then(|e| e.auth.as_ref())
+    }
+
+    /// The approval grants the request carries.
+    pub fn grants(&self) -> &[Grant] {
+        self.evidence
+            .as_ref()
+            .and_then(|e| e.grants.as_deref())
+            .unwrap_or_default()
+    }
+
+    /// The digest of the call's arguments.
+    pub fn arguments(&self) -> Option<&str> {
+        self.evidence.as_ref().and_then(|e| e.arguments.as_deref())
+    }
 }
 
-const FIELDS: [&str; 5] = ["user", "connector", "tool", "groups", "context"];
+const FIELDS: [&str; 9] = [
+    "user",
+    "connector",
+    "tool",
+    "groups",
+    "context",
+    "now",
+    "auth",
+    "grants",
+    "arguments",
+];
+const EVIDENCE_FIELDS: [&str; 4] = ["now", "auth", "grants", "arguments"];
 
 fn unknown_field(key: &str) -> RequestError {
     RequestError::new(
         pointer(key),
-        format!("unknown field `{key}`, expected one of user, connector, tool, groups, context"),
+        format!(
+            "unknown field `{key}`, expected one of user, connector, tool, groups, context, \
+             now, auth, grants, arguments"
+        ),
     )
 }
 

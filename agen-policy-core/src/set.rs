@@ -8,6 +8,7 @@ use smallvec::SmallVec;
 use crate::condition::{lookup, Attribute, CompiledCondition, Outcome, Resolved, ResolvedCache};
 use crate::decision::{Action, Decision, Reason};
 use crate::error::{LoadError, Problem};
+use crate::evidence::StepUpRequirement;
 use crate::limits::Limits;
 use crate::load::{self, CompiledRules};
 use crate::model::{Document, Otherwise};
@@ -92,6 +93,10 @@ pub(crate) struct CompiledPolicy {
     pub(crate) flow: Option<u32>,
     /// The most restrictive action it can serve; lets evaluation skip it once that is beaten.
     max_served: Action,
+    /// Whether it can serve `step_up` or `request_approval`, which evidence may satisfy.
+    may_need_evidence: bool,
+    /// Its effective step-up requirement, when it can serve `step_up`.
+    step_up: Option<Box<StepUpRequirement>>,
     /// For `all: true` policies: the excluded tools of its connector, sorted.
     exclude: Box<[u32]>,
     /// Its index in `document.policies`.
@@ -104,6 +109,9 @@ pub(crate) struct Subject<'a> {
     user: Option<&'a UserEntry>,
     directory: Option<&'a DirectoryEntry>,
 }
+
+/// `max_age` when neither a policy nor the document sets one (SPEC §7.1).
+const DEFAULT_MAX_AGE: u32 = 300;
 
 const USER_TAG: u32 = 0;
 const GROUP_TAG: u32 = 1;
@@ -292,6 +300,21 @@ impl PolicySet {
                 (Some(_), Otherwise::None) => p.action,
                 (Some(_), Otherwise::Serve(o)) => p.action.max(o),
             };
+            let serves = |a: Action| p.action == a || otherwise == Otherwise::Serve(a);
+            let step_up = serves(Action::StepUp).then(|| {
+                let inherited = document.step_up.as_ref();
+                let own = p.step_up.as_ref();
+                let max_age = own
+                    .and_then(|s| s.max_age)
+                    .or_else(|| inherited.and_then(|s| s.max_age))
+                    .unwrap_or(DEFAULT_MAX_AGE);
+                let acr_values = own
+                    .and_then(|s| s.acr_values.as_deref())
+                    .or_else(|| inherited.and_then(|s| s.acr_values.as_deref()))
+                    .unwrap_or_default();
+                Box::new(StepUpRequirement::new(&p.id, max_age, acr_values))
+            });
+            let may_need_evidence = serves(Action::StepUp) || serves(Action::RequestApproval);
             let Some(&ci) = connectors.get(p.connector.as_ref()) else {
                 continue;
             };
@@ -351,6 +374,8 @@ impl PolicySet {
                     .and_then(|f| flows.binary_search_by(|x| (**x).cmp(f)).ok())
                     .map(to_u32),
                 max_served,
+                may_need_evidence,
+                step_up,
                 exclude,
                 source: to_u32(source),
             });
@@ -550,20 +575,41 @@ impl PolicySet {
         subject: &Subject<'_>,
         decision: &mut Decision<'s>,
     ) {
+        let request = subject.request;
+        // Only a request with `now` can satisfy anything: `auth` and `grants` need it.
+        let now = request.now();
         let mut best: Option<Action> = None;
         let mut resolved = ResolvedCache::new();
-        // What each candidate served, in candidate order; `None` when skipped or dropped out.
+        // What each candidate served (after evidence), in candidate order; `None` when skipped
+        // or dropped out.
         let mut served: SmallVec<[Option<Action>; 16]> = SmallVec::with_capacity(candidates.len());
         for &pi in candidates {
-            let action = self.policies.get(pi as usize).and_then(|p| {
-                // A policy that cannot serve anything as restrictive as the best so far
-                // changes nothing: skip its targeting.
-                if best.is_some_and(|b| p.max_served < b) {
-                    None
-                } else {
-                    self.serve(p, subject, &mut resolved)
+            // INVARIANT: candidates index `policies` (postings are built from it). A miss would
+            // drop a policy, and a dropped `deny` loosens the decision: fail closed instead.
+            let Some(p) = self.policies.get(pi as usize) else {
+                decision.fail_closed();
+                return;
+            };
+            // A policy that cannot serve anything as restrictive as the best so far changes
+            // nothing: skip its targeting, unless the evidence might list it as satisfied.
+            let skip =
+                best.is_some_and(|b| p.max_served < b) && (now.is_none() || !p.may_need_evidence);
+            let mut action = if skip {
+                None
+            } else {
+                self.serve(p, subject, &mut resolved)
+            };
+            if let (Some(a @ (Action::StepUp | Action::RequestApproval)), Some(now)) = (action, now)
+            {
+                if self.satisfies(p, a, request, now) {
+                    let Some(source) = self.document.policies.get(p.source as usize) else {
+                        decision.fail_closed();
+                        return;
+                    };
+                    decision.push_satisfied(&source.id);
+                    action = Some(Action::Allow);
                 }
-            });
+            }
             if let Some(a) = action {
                 best = Some(best.map_or(a, |b| b.max(a)));
             }
@@ -577,25 +623,68 @@ impl PolicySet {
             if a != Some(best) {
                 continue;
             }
-            if let Some(p) = self.policies.get(pi as usize) {
-                if let Some(source) = self.document.policies.get(p.source as usize) {
-                    decision.push_policy(&source.id);
-                }
-                if best == Action::RequestApproval {
+            let Some((p, source)) = self
+                .policies
+                .get(pi as usize)
+                .and_then(|p| Some((p, self.document.policies.get(p.source as usize)?)))
+            else {
+                decision.fail_closed();
+                return;
+            };
+            decision.push_policy(&source.id);
+            match best {
+                Action::RequestApproval => {
                     if let Some(f) = p.flow {
                         flows.push(f);
                     }
                 }
+                Action::StepUp => match &p.step_up {
+                    Some(requirement) => decision.push_step_up(requirement),
+                    None => {
+                        decision.fail_closed();
+                        return;
+                    }
+                },
+                Action::Allow | Action::Deny => {}
             }
         }
         flows.sort_unstable();
         flows.dedup();
         for &f in &flows {
-            if let Some(id) = self.flows.get(f as usize) {
-                decision.push_approval_flow(id);
-            }
+            let Some(id) = self.flows.get(f as usize) else {
+                decision.fail_closed();
+                return;
+            };
+            decision.push_approval_flow(id);
         }
         decision.set_action(best);
+    }
+
+    /// Whether the request's evidence satisfies the `step_up` or `request_approval` that `p`
+    /// served (SPEC §7.3).
+    fn satisfies(&self, p: &CompiledPolicy, served: Action, request: &Request, now: i64) -> bool {
+        match served {
+            Action::StepUp => match (&p.step_up, request.auth()) {
+                (Some(requirement), Some(auth)) => requirement.satisfied_by(auth, now),
+                _ => false,
+            },
+            Action::RequestApproval => {
+                let Some(flow) = p.flow.and_then(|f| self.flows.get(f as usize)) else {
+                    return false;
+                };
+                request.grants().iter().any(|g| {
+                    *g.flow == **flow
+                        && g.user == request.user()
+                        && g.connector == request.connector()
+                        && g.tool == request.tool()
+                        && now < g.expires
+                        && g.arguments
+                            .as_deref()
+                            .is_none_or(|bound| request.arguments() == Some(bound))
+                })
+            }
+            Action::Allow | Action::Deny => false,
+        }
     }
 
     /// What a candidate serves (SPEC §4 step 4); `None` for `otherwise: none`.

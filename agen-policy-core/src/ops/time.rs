@@ -14,6 +14,8 @@ pub(crate) struct Instant {
 }
 
 const ATTOS_PER_MILLI: u64 = 1_000_000_000_000_000;
+/// The range of ECMAScript dates, in milliseconds either side of the epoch.
+pub(crate) const MAX_EVIDENCE_MILLIS: u64 = 8_640_000_000_000_000;
 
 impl Instant {
     /// An integer number of Unix milliseconds (an integral float such as `1.0e3` counts).
@@ -25,6 +27,15 @@ impl Instant {
             seconds,
             attos: millis * ATTOS_PER_MILLI,
         })
+    }
+
+    /// Whole Unix milliseconds, a fraction below a millisecond truncated toward the past
+    /// (SPEC §7.3); `None` outside ±8,640,000,000,000,000 ms, the range of ECMAScript dates.
+    pub(crate) fn whole_millis(self) -> Option<i64> {
+        let ms = i128::from(self.seconds) * 1000 + i128::from(self.attos / ATTOS_PER_MILLI);
+        i64::try_from(ms)
+            .ok()
+            .filter(|ms| ms.unsigned_abs() <= MAX_EVIDENCE_MILLIS)
     }
 
     /// An RFC 3339 date-time: `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, `T` and `Z` in either

@@ -1,12 +1,10 @@
 //! Runs the SPEC §6 test vectors: the repository's `conformance/spec` (or `$AGEN_CONFORMANCE_DIR`)
 //! and `conformance/peer` (or `$AGEN_PEER_CONFORMANCE_DIR`), every `*.json` directly
-//! inside, through one `check` helper that shares nothing with the CLI's runner.
+//! inside, through the core's test-file runner.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use agen_policy_core::{PolicySet, Request};
-use serde_json::Value;
+use agen_policy_core::testfile::run_test_file;
 
 fn shared_dir(var: &str, default: &str) -> PathBuf {
     match std::env::var_os(var) {
@@ -42,119 +40,32 @@ fn check_dir(dir: &Path) -> (usize, Vec<String>) {
     (checks, failures)
 }
 
-/// Checks one SPEC §6 test file.
+/// Checks one SPEC §6 test file through the core's runner; the runner's own rules are
+/// tested in `testfile.rs` with files that must fail.
 fn check(file: &Path) -> Result<usize, Vec<String>> {
-    let text = std::fs::read_to_string(file).map_err(|e| vec![format!("unreadable: {e}")])?;
-    let test: Value = serde_json::from_str(&text).map_err(|e| vec![format!("not JSON: {e}")])?;
-    let document: Vec<u8> = match (test.get("document"), test.get("document_file")) {
-        (Some(doc), None) => serde_json::to_vec(doc).expect("serializable"),
-        (None, Some(Value::String(rel))) => {
-            let path = file.parent().unwrap_or(Path::new(".")).join(rel);
-            std::fs::read(&path)
-                .map_err(|e| vec![format!("document_file {}: {e}", path.display())])?
-        }
-        _ => {
-            return Err(vec![
-                "needs exactly one of `document` or `document_file`".into()
-            ])
-        }
-    };
-    let loaded = PolicySet::from_slice(&document);
-    let mut failures = Vec::new();
-    let mut checks = 0;
-
-    if let Some(expected) = test.get("expect_errors").and_then(Value::as_array) {
-        let Err(err) = &loaded else {
-            return Err(vec!["document loaded but errors were expected".into()]);
-        };
-        let found: BTreeSet<(String, String)> = err
-            .problems()
-            .iter()
-            .map(|p| (p.code().as_str().to_owned(), p.path().to_owned()))
-            .collect();
-        for e in expected {
-            checks += 1;
-            let want = (
-                e["code"].as_str().unwrap_or_default().to_owned(),
-                e["path"].as_str().unwrap_or_default().to_owned(),
-            );
-            if !found.contains(&want) {
-                failures.push(format!(
-                    "expected error {} at {:?}; got {:?}",
-                    want.0, want.1, found
-                ));
-            }
-        }
-    }
-
-    if let Some(cases) = test.get("cases").and_then(Value::as_array) {
-        let set = match loaded {
-            Ok(set) => set,
-            Err(e) => return Err(vec![format!("document does not load: {e}")]),
-        };
-        for case in cases {
-            checks += 1;
-            let name = case["name"].as_str().unwrap_or("?");
-            let request = Request::from_json(&case["request"].to_string());
-            if let Some(code) = case.get("expect_error") {
-                match request {
-                    Ok(_) => failures.push(format!("{name}: request accepted, expected {code}")),
-                    Err(e) if Some(e.code()) != code.as_str() => {
-                        failures.push(format!("{name}: error {} instead of {code}", e.code()))
-                    }
-                    Err(_) => {}
-                }
-                continue;
-            }
-            let request = match request {
-                Ok(r) => r,
-                Err(e) => {
-                    failures.push(format!("{name}: request rejected: {e}"));
-                    continue;
-                }
-            };
-            let d = set.evaluate(&request);
-            let expect = &case["expect"];
-            let mut wrong = Vec::new();
-            if expect["action"].as_str() != Some(d.action().as_str()) {
-                wrong.push(format!(
-                    "action {} (expected {})",
-                    d.action(),
-                    expect["action"]
-                ));
-            }
-            if let Some(reason) = expect.get("reason") {
-                if reason.as_str() != Some(d.reason().as_str()) {
-                    wrong.push(format!("reason {} (expected {reason})", d.reason()));
-                }
-            }
-            for (field, actual) in [
-                ("policies", d.policies()),
-                ("approval_flows", d.approval_flows()),
-            ] {
-                if let Some(want) = expect.get(field) {
-                    let want: BTreeSet<&str> = want
-                        .as_array()
-                        .map(|a| a.iter().filter_map(Value::as_str).collect())
-                        .unwrap_or_default();
-                    let got: BTreeSet<&str> = actual.iter().copied().collect();
-                    if want != got {
-                        wrong.push(format!("{field} {got:?} (expected {want:?})"));
-                    }
-                }
-            }
-            if !wrong.is_empty() {
-                failures.push(format!("{name}: {}", wrong.join("; ")));
-            }
-        }
-    }
-    if checks == 0 {
-        failures.push("neither `cases` nor `expect_errors`".into());
-    }
-    if failures.is_empty() {
-        Ok(checks)
+    let text = std::fs::read(file).map_err(|e| vec![format!("unreadable: {e}")])?;
+    let dir = file.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let name = file.display().to_string();
+    let report = run_test_file(&name, &text, &mut |rel| {
+        std::fs::read(dir.join(rel)).map_err(|e| e.to_string())
+    });
+    if report.failed == 0 && report.checks() > 0 {
+        Ok(report.checks())
+    } else if report.failures.is_empty() {
+        Err(vec!["the file checks nothing".into()])
     } else {
-        Err(failures)
+        Err(report
+            .failures
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}\n    expected: {}\n    actual:   {}",
+                    f.message,
+                    f.expected.as_ref().map_or("-".into(), ToString::to_string),
+                    f.actual.as_ref().map_or("-".into(), ToString::to_string)
+                )
+            })
+            .collect())
     }
 }
 
@@ -197,5 +108,8 @@ fn the_checker_can_fail() {
     let (_, failures) = check_dir(&dir);
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(failures.len(), 1, "{failures:?}");
-    assert!(failures[0].contains("action deny"), "{failures:?}");
+    assert!(
+        failures[0].contains("action differs") && failures[0].contains(r#""action":"deny""#),
+        "{failures:?}"
+    );
 }

@@ -229,9 +229,11 @@ fn very_long_strings_load_and_evaluate() {
     })
     .to_string();
     let set = PolicySet::from_json(&text).expect("long strings are fine");
+    let mut limits = Limits::default();
+    limits.max_request_string_bytes = 4 << 20;
     let request = Request::builder("u", "c", "t")
         .context("s", long.clone())
-        .build()
+        .build_with_limits(&limits)
         .expect("valid");
     assert!(set.evaluate(&request).allowed());
     // A long description is counted in characters and its message cut short.
@@ -313,4 +315,42 @@ fn request_size() {
             .code(),
         "invalid_request"
     );
+}
+
+#[test]
+fn a_request_s_strings_are_bounded_in_every_entry_point() {
+    let max = Limits::default().max_request_string_bytes;
+    // Just at the limit: the ids and the one value add up to exactly `max` bytes.
+    let fits = "x".repeat(max - "u".len() - "c".len() - "t".len() - "s".len());
+    assert!(Request::builder("u", "c", "t")
+        .context("s", fits.clone())
+        .build()
+        .is_ok());
+    let over = format!("{fits}x");
+    let e = Request::builder("u", "c", "t")
+        .context("s", over.clone())
+        .build()
+        .expect_err("one byte over");
+    assert_eq!((e.code(), e.path()), ("invalid_request", ""));
+    assert!(e.message().contains("strings exceed"), "{e}");
+    let value = json!({"user": "u", "connector": "c", "tool": "t", "context": {"s": over}});
+    assert!(Request::from_value(&value).is_err());
+    // Many small keys count as much as one long value.
+    let mut context = serde_json::Map::new();
+    for i in 0..100_000 {
+        context.insert(format!("key-{i:06}"), json!("value"));
+    }
+    let e = Request::builder("u", "c", "t")
+        .context_map(context.clone())
+        .build()
+        .expect_err("100,000 keys");
+    assert!(e.message().contains("strings exceed"), "{e}");
+    let value = json!({"user": "u", "connector": "c", "tool": "t", "context": context});
+    assert!(Request::from_value(&value).is_err());
+    // Nested strings and keys count too.
+    let nested = json!({"a": [{"b": over}]});
+    assert!(Request::builder("u", "c", "t")
+        .context("n", nested)
+        .build()
+        .is_err());
 }
