@@ -41,6 +41,8 @@ pub struct Spec {
     policies: Vec<Value>,
     /// Whether to write `"policies": []` when there are none.
     empty_policies: bool,
+    /// The document's `step_up` (SPEC §7.1).
+    step_up: Option<Value>,
 }
 
 impl fmt::Debug for Spec {
@@ -55,6 +57,9 @@ impl Spec {
         let mut doc = Map::new();
         if self.version {
             doc.insert("version".into(), json!(1));
+        }
+        if let Some(step_up) = &self.step_up {
+            doc.insert("step_up".into(), step_up.clone());
         }
         doc.insert("connectors".into(), Value::Array(self.connectors.clone()));
         for (field, list) in [
@@ -118,6 +123,7 @@ pub struct RawPolicy {
     selector: RawSelector,
     targeting: Option<Value>,
     flow: RawFlow,
+    step_up: Option<Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -272,9 +278,10 @@ pub fn spec() -> impl Strategy<Value = Spec> {
         option::weighted(0.6, some_of(FLOWS.map(flow), 0.6)),
         vec(raw_policy(), 0..=MAX_POLICIES),
         any::<bool>(),
+        option::weighted(0.4, step_up()),
     )
         .prop_map(
-            |(version, connectors, groups, users, flows, raw, empty_policies)| {
+            |(version, connectors, groups, users, flows, raw, empty_policies, step_up)| {
                 let mut spec = Spec {
                     version,
                     connectors,
@@ -283,6 +290,7 @@ pub fn spec() -> impl Strategy<Value = Spec> {
                     flows,
                     policies: Vec::new(),
                     empty_policies,
+                    step_up,
                 };
                 for (id, raw) in POLICY_IDS.iter().zip(&raw) {
                     spec.add_policy(id, raw);
@@ -455,6 +463,7 @@ pub fn raw_policy() -> impl Strategy<Value = RawPolicy> {
             1 => Just(RawFlow::Null),
             2 => any::<usize>().prop_map(RawFlow::Index),
         ],
+        option::weighted(0.3, step_up()),
     )
         .prop_map(
             |(
@@ -463,6 +472,7 @@ pub fn raw_policy() -> impl Strategy<Value = RawPolicy> {
                 selector,
                 targeting,
                 flow,
+                step_up,
             )| {
                 RawPolicy {
                     connector,
@@ -475,9 +485,111 @@ pub fn raw_policy() -> impl Strategy<Value = RawPolicy> {
                     selector,
                     targeting,
                     flow,
+                    step_up,
                 }
             },
         )
+}
+
+const ACR_CHOICES: &[&[&str]] = &[&[], &["a"], &["b", "a"]];
+
+/// A `step_up` freshness object (SPEC §7.1), each field optional.
+fn step_up() -> impl Strategy<Value = Value> {
+    (
+        option::of(select(&[0u32, 60, 300, 3600][..])),
+        option::of(select(ACR_CHOICES)),
+    )
+        .prop_map(|(max_age, acr)| {
+            let mut s = json!({});
+            if let Some(m) = max_age {
+                s["max_age"] = json!(m);
+            }
+            if let Some(a) = acr {
+                s["acr_values"] = json!(a);
+            }
+            s
+        })
+}
+
+/// The instant generated requests are made at.
+const NOW: i64 = 1_795_600_800_000;
+
+/// Evidence (SPEC §7.2) for a request of `user` on `connector`'s `tool`: `now`, maybe an
+/// authentication of some age and class, maybe grants that match the call more or less.
+fn evidence() -> impl Strategy<Value = Evidence> {
+    (
+        option::weighted(
+            0.7,
+            (
+                select(&[0i64, 59_999, 60_000, 300_000, 300_001, -1][..]),
+                option::of(select(&["a", "b", "c"][..])),
+            ),
+        ),
+        vec(
+            (
+                select(&FLOWS[..]),
+                proptest::bool::weighted(0.9),
+                proptest::bool::weighted(0.9),
+                option::weighted(0.35, select(&["d1", "d2"][..])),
+                select(&[-1i64, 0, 1, 3_600_000, 60_000][..]),
+            ),
+            0..=4,
+        ),
+        option::of(select(&["d1", "d2"][..])),
+        proptest::bool::weighted(0.1),
+    )
+        .prop_map(|(auth, grants, arguments, string_now)| Evidence {
+            auth,
+            grants,
+            arguments,
+            string_now,
+        })
+}
+
+/// Choices for a request's evidence, made into JSON once the request's ids are known.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    auth: Option<(i64, Option<&'static str>)>,
+    grants: Vec<(&'static str, bool, bool, Option<&'static str>, i64)>,
+    arguments: Option<&'static str>,
+    string_now: bool,
+}
+
+impl Evidence {
+    fn write(&self, r: &mut Value) {
+        r["now"] = if self.string_now {
+            json!("2026-11-25T10:00:00.000999Z")
+        } else {
+            json!(NOW)
+        };
+        if let Some((age, acr)) = self.auth {
+            let mut auth = json!({ "time": NOW - age });
+            if let Some(acr) = acr {
+                auth["acr"] = json!(acr);
+            }
+            r["auth"] = auth;
+        }
+        if !self.grants.is_empty() {
+            let grants: Vec<Value> = self
+                .grants
+                .iter()
+                .enumerate()
+                .map(|(i, &(flow, same_user, same_tool, arguments, expires))| {
+                    json!({
+                        "id": format!("g{i}"), "flow": flow,
+                        "user": if same_user { r["user"].clone() } else { json!("u9") },
+                        "connector": r["connector"].clone(),
+                        "tool": if same_tool { r["tool"].clone() } else { json!("t9") },
+                        "arguments": arguments, "expires": NOW + expires, "approvers": ["u1"],
+                    })
+                })
+                .collect();
+            r["grants"] = json!(grants);
+        }
+        if let Some(a) = self.arguments {
+            r["arguments"] = json!(a);
+        }
+    }
 }
 
 fn tool_names() -> impl Strategy<Value = Vec<&'static str>> {
@@ -1131,9 +1243,13 @@ pub fn request() -> impl Strategy<Value = Value> {
         prop_oneof![8 => select(&TOOLS[..]), 1 => select(&["tx", "T0"][..])],
         option::of(vec(select(&ANY_GROUPS[..]), 0..=3)),
         option::weighted(0.9, context()),
+        option::weighted(0.5, evidence()),
     )
-        .prop_map(|(user, connector, tool, groups, context)| {
+        .prop_map(|(user, connector, tool, groups, context, evidence)| {
             let mut r = json!({ "user": user, "connector": connector, "tool": tool });
+            if let Some(e) = evidence {
+                e.write(&mut r);
+            }
             if let Some(g) = groups {
                 r["groups"] = json!(g);
             }

@@ -57,6 +57,12 @@ fn decision(d: &EngineDecision<'_>) -> Decision {
         reason: d.reason().as_str().to_owned(),
         policies: d.policies().iter().map(|p| (*p).to_owned()).collect(),
         approval_flows: d.approval_flows().iter().map(|f| (*f).to_owned()).collect(),
+        satisfied: d.satisfied().iter().map(|p| (*p).to_owned()).collect(),
+        step_up: d
+            .step_up()
+            .iter()
+            .map(|r| serde_json::to_value(r).expect("serializable"))
+            .collect(),
     }
 }
 
@@ -95,6 +101,13 @@ proptest! {
                 reason: explanation.decision.reason.as_str().to_owned(),
                 policies: explanation.decision.policies.clone(),
                 approval_flows: explanation.decision.approval_flows.clone(),
+                satisfied: explanation.decision.satisfied.clone(),
+                step_up: explanation
+                    .decision
+                    .step_up
+                    .iter()
+                    .map(|r| serde_json::to_value(r).expect("serializable"))
+                    .collect(),
             };
             prop_assert_eq!(&explained, &got, "explain and evaluate disagree\ndocument: {}\nrequest:  {}",
                 case.document, value);
@@ -127,6 +140,39 @@ proptest! {
 
 proptest! {
     #![proptest_config(config(400))]
+
+    /// SPEC §7.3's laws: evidence never turns `deny` into anything else; removing evidence
+    /// never loosens a decision; a satisfied requirement only moves that policy's served
+    /// action to `allow` (so without anything satisfied, evidence changes nothing).
+    #[test]
+    fn evidence_only_lifts_what_it_satisfies(case in generators::case()) {
+        let set = load(&case.document)?;
+        for value in &case.requests {
+            let mut bare = value.clone();
+            if let Some(fields) = bare.as_object_mut() {
+                for field in ["now", "auth", "grants", "arguments"] {
+                    fields.remove(field);
+                }
+            }
+            let with = decision(&set.evaluate(&request(value)?));
+            let without = decision(&set.evaluate(&request(&bare)?));
+            prop_assert!(
+                reference::rank(&with.action) <= reference::rank(&without.action),
+                "evidence made it stricter: {} → {}\nrequest: {value}", without.action, with.action
+            );
+            if without.action == "deny" {
+                prop_assert_eq!(&with.action, "deny", "evidence lifted a deny\nrequest: {}", value);
+            }
+            if with.satisfied.is_empty() {
+                prop_assert_eq!(
+                    (&with.action, &with.policies, &with.approval_flows),
+                    (&without.action, &without.policies, &without.approval_flows),
+                    "evidence that satisfies nothing changed the decision\nrequest: {}", value
+                );
+            }
+            prop_assert!(without.satisfied.is_empty());
+        }
+    }
 
     /// SPEC §1: the same decision whatever the order of policies, connectors, tools, users,
     /// groups, flows, rules, conditions, condition values, request groups, context lists and
@@ -411,6 +457,9 @@ fn the_generator_covers_every_operator_outcome_and_reason() {
     let mut folded_matches = 0;
     let mut with_flows = 0;
     let mut dropped = 0;
+    // Satisfied step-ups and approvals, and the decisions they made allow.
+    let mut satisfied = [0usize; 2];
+    let mut allowed_by_evidence = 0;
     for _ in 0..COVERAGE_CASES {
         let case: Case = strategy
             .new_tree(&mut runner)
@@ -423,6 +472,17 @@ fn the_generator_covers_every_operator_outcome_and_reason() {
                 evaluation.decision.reason.clone(),
             ));
             with_flows += usize::from(!evaluation.decision.approval_flows.is_empty());
+            for id in &evaluation.decision.satisfied {
+                let served = evaluation
+                    .candidates
+                    .iter()
+                    .find(|c| &c.id == id)
+                    .map(|c| c.served.as_str());
+                satisfied[usize::from(served == Some("request_approval"))] += 1;
+            }
+            allowed_by_evidence += usize::from(
+                evaluation.decision.action == "allow" && !evaluation.decision.satisfied.is_empty(),
+            );
             dropped += evaluation
                 .candidates
                 .iter()
@@ -518,6 +578,11 @@ fn the_generator_covers_every_operator_outcome_and_reason() {
         "approval flows rarely decided: {with_flows}"
     );
     assert!(dropped >= 5, "`otherwise: none` rarely served: {dropped}");
+    println!("satisfied [step_up, request_approval]: {satisfied:?}; allowed by evidence: {allowed_by_evidence}");
+    assert!(
+        satisfied.iter().all(|&n| n >= 5) && allowed_by_evidence >= 5,
+        "evidence rarely satisfies: {satisfied:?}, {allowed_by_evidence}"
+    );
     assert!(
         folded_matches >= 10,
         "ignore_case rarely decides: {folded_matches}"

@@ -14,7 +14,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use regex::Regex;
-use serde_json::{Map, Number, Value};
+use serde_json::{json, Map, Number, Value};
 
 /// The actions from least to most restrictive (SPEC §1).
 pub const ACTIONS: [&str; 4] = ["allow", "step_up", "request_approval", "deny"];
@@ -39,6 +39,10 @@ pub struct Decision {
     /// Distinct approval flows of the determining policies when the action is
     /// `request_approval`, sorted.
     pub approval_flows: Vec<String>,
+    /// Candidates whose served `step_up` or `request_approval` the evidence satisfied (§7.3).
+    pub satisfied: Vec<String>,
+    /// For `step_up`: each determining policy's effective requirement, by policy id.
+    pub step_up: Vec<Value>,
 }
 
 /// What one candidate policy (§4 step 3) did with the request.
@@ -91,6 +95,7 @@ pub fn evaluate(document: &Value, request: &Value) -> Evaluation {
     // Step 3: candidates; step 4: what each serves.
     let subject = Subject::new(document, request);
     let mut candidates = Vec::new();
+    let mut satisfied_ids: Vec<String> = Vec::new();
     for policy in list(document, "policies") {
         if policy["connector"] != connector_id
             || !governs(&policy["tools"], tool_name)
@@ -99,13 +104,27 @@ pub fn evaluate(document: &Value, request: &Value) -> Evaluation {
             continue;
         }
         let (served, conditions) = serve(policy, &subject);
+        if matches!(served.as_str(), "step_up" | "request_approval")
+            && satisfied(document, policy, &served, request)
+        {
+            satisfied_ids.push(text(policy, "id").to_owned());
+        }
         candidates.push(Candidate {
             id: text(policy, "id").to_owned(),
             served,
             conditions,
         });
     }
-    let serving: Vec<(&Candidate, &Value)> = candidates
+    satisfied_ids.sort();
+    // A satisfied action counts as `allow` from step 5 on.
+    let effective = |c: &Candidate| -> String {
+        if satisfied_ids.contains(&c.id) {
+            "allow".to_owned()
+        } else {
+            c.served.clone()
+        }
+    };
+    let serving: Vec<(Candidate, &Value)> = candidates
         .iter()
         .filter(|c| c.served != "none")
         .map(|c| {
@@ -113,6 +132,8 @@ pub fn evaluate(document: &Value, request: &Value) -> Evaluation {
                 .iter()
                 .find(|p| p["id"] == c.id.as_str())
                 .unwrap_or(&Value::Null);
+            let mut c = c.clone();
+            c.served = effective(&c);
             (c, policy)
         })
         .collect();
@@ -129,13 +150,15 @@ pub fn evaluate(document: &Value, request: &Value) -> Evaluation {
                 reason: "no_policy".into(),
                 policies: Vec::new(),
                 approval_flows: Vec::new(),
+                satisfied: satisfied_ids,
+                step_up: Vec::new(),
             },
             candidates,
         };
     };
 
     // Step 6.
-    let determining: Vec<&(&Candidate, &Value)> =
+    let determining: Vec<&(Candidate, &Value)> =
         serving.iter().filter(|(c, _)| c.served == action).collect();
     let mut policies: Vec<String> = determining.iter().map(|(c, _)| c.id.clone()).collect();
     policies.sort();
@@ -150,6 +173,18 @@ pub fn evaluate(document: &Value, request: &Value) -> Evaluation {
     } else {
         Vec::new()
     };
+    let mut step_up: Vec<Value> = if action == "step_up" {
+        determining
+            .iter()
+            .map(|(c, p)| {
+                let (max_age, acr_values) = requirement(document, p);
+                json!({ "policy": c.id, "max_age": max_age, "acr_values": acr_values })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    step_up.sort_by(|a, b| a["policy"].as_str().cmp(&b["policy"].as_str()));
     let action = action.to_owned();
     Evaluation {
         decision: Decision {
@@ -157,6 +192,8 @@ pub fn evaluate(document: &Value, request: &Value) -> Evaluation {
             reason: "policy".into(),
             policies,
             approval_flows,
+            satisfied: satisfied_ids,
+            step_up,
         },
         candidates,
     }
@@ -169,9 +206,70 @@ fn deny(reason: &str) -> Evaluation {
             reason: reason.into(),
             policies: Vec::new(),
             approval_flows: Vec::new(),
+            satisfied: Vec::new(),
+            step_up: Vec::new(),
         },
         candidates: Vec::new(),
     }
+}
+
+/// A policy's effective §7.1 requirement: each field from the policy, else the document,
+/// else the defaults.
+fn requirement(document: &Value, policy: &Value) -> (u64, Value) {
+    let field = |name: &str| {
+        policy
+            .get("step_up")
+            .and_then(|s| s.get(name))
+            .or_else(|| document.get("step_up").and_then(|s| s.get(name)))
+            .cloned()
+    };
+    let max_age = field("max_age").and_then(|v| v.as_u64()).unwrap_or(300);
+    let acr_values = field("acr_values").unwrap_or_else(|| json!([]));
+    (max_age, acr_values)
+}
+
+/// A §7.3 instant: whole milliseconds, a fraction truncated toward the past.
+fn millis(v: &Value) -> Option<i128> {
+    instant(v).map(|ns| ns.div_euclid(1_000_000))
+}
+
+/// Whether the request's evidence satisfies what `policy` served (SPEC §7.3).
+fn satisfied(document: &Value, policy: &Value, served: &str, request: &Value) -> bool {
+    let Some(now) = request.get("now").and_then(millis) else {
+        return false;
+    };
+    if served == "step_up" {
+        let Some(auth) = request.get("auth") else {
+            return false;
+        };
+        let Some(time) = auth.get("time").and_then(millis) else {
+            return false;
+        };
+        let (max_age, acr_values) = requirement(document, policy);
+        let acr_ok = match acr_values.as_array() {
+            Some(values) if !values.is_empty() => auth
+                .get("acr")
+                .is_some_and(|acr| values.iter().any(|v| v == acr)),
+            _ => true,
+        };
+        return time <= now && now - time <= i128::from(max_age) * 1000 && acr_ok;
+    }
+    let Some(flow) = policy.get("approval_flow").and_then(Value::as_str) else {
+        return false;
+    };
+    request
+        .get("grants")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|g| {
+            g["flow"] == flow
+                && g["user"] == request["user"]
+                && g["connector"] == request["connector"]
+                && g["tool"] == request["tool"]
+                && g.get("expires").and_then(millis).is_some_and(|e| now < e)
+                && (g["arguments"].is_null() || request.get("arguments") == Some(&g["arguments"]))
+        })
 }
 
 fn text<'a>(object: &'a Value, field: &str) -> &'a str {
