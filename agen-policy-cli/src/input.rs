@@ -73,7 +73,7 @@ pub struct RequestFlags<'a> {
     pub groups: &'a [String],
     /// Every `--context key=value`, in order.
     pub context: &'a [String],
-    /// Every `--context-json`, in order.
+    /// Every `--context-json key=JSON`, in order.
     pub context_json: &'a [String],
 }
 
@@ -83,30 +83,24 @@ impl RequestFlags<'_> {
     /// be a guess.
     pub fn to_request(&self) -> Result<Request, Fatal> {
         let mut context = Map::new();
-        let mut add = |key: String, value: Value, flag: &str| {
-            if context.contains_key(&key) {
+        let mut add = |key: &str, value: Value, flag: &str| {
+            if context.contains_key(key) {
                 return Err(Fatal::Usage(format!(
                     "context key `{key}` is given more than once (again by `{flag}`)"
                 )));
             }
-            context.insert(key, value);
+            context.insert(key.to_owned(), value);
             Ok(())
         };
-        for text in self.context_json {
-            let object = context_from_json(text).map_err(|e| {
-                Fatal::Usage(format!(
-                    "invalid request: `--context-json {}`: {}",
-                    brief(text),
-                    e
-                ))
-            })?;
-            for (key, value) in object {
-                add(key, value, "--context-json")?;
-            }
-        }
         for pair in self.context {
-            let (key, value) = context_pair(pair)?;
-            add(key, value, "--context")?;
+            // INVARIANT: a `--context` value is the text as given, never reinterpreted: `2.1`
+            // is the version string `2.1`, not a number that a semver condition cannot read.
+            let (key, text) = split_pair("--context", "key=value", pair)?;
+            add(key, Value::String(text.to_owned()), "--context")?;
+        }
+        for pair in self.context_json {
+            let (key, value) = context_json_pair(pair)?;
+            add(key, value, "--context-json")?;
         }
         Request::builder(self.user, self.connector, self.tool)
             .groups(self.groups.iter().cloned())
@@ -136,54 +130,48 @@ pub fn request_error(error: &RequestError) -> String {
     }
 }
 
-/// Splits `key=value`; the value is JSON when it parses as JSON, else the string as given.
-fn context_pair(pair: &str) -> Result<(String, Value), Fatal> {
-    let usage = || {
+/// Splits a flag's `key=…` at the first `=`; the key must not be empty.
+fn split_pair<'a>(flag: &str, form: &str, pair: &'a str) -> Result<(&'a str, &'a str), Fatal> {
+    match pair.split_once('=') {
+        Some((key, rest)) if !key.is_empty() => Ok((key, rest)),
+        _ => Err(Fatal::Usage(format!(
+            "`{flag} {}` must be {form} with a non-empty key",
+            brief(pair)
+        ))),
+    }
+}
+
+/// Splits `key=JSON` and parses the JSON value through the core's request parser: it is the one
+/// place that decides what a context may hold (no repeated keys, bounded nesting), so a value
+/// given on the command line is held to exactly the rules of one in a request file.
+fn context_json_pair(pair: &str) -> Result<(&str, Value), Fatal> {
+    let (key, raw) = split_pair("--context-json", "key=JSON", pair)?;
+    let invalid = |why: String| {
         Fatal::Usage(format!(
-            "`--context {}` must be key=value with a non-empty key",
+            "invalid request: `--context-json {}`: {why}",
             brief(pair)
         ))
     };
-    let (key, raw) = pair.split_once('=').ok_or_else(usage)?;
-    if key.is_empty() {
-        return Err(usage());
-    }
-    if serde_json::from_str::<&RawValue>(raw).is_err() {
-        return Ok((key.to_owned(), Value::String(raw.to_owned())));
-    }
-    let key_json = serde_json::to_string(key).map_err(|e| Fatal::Usage(e.to_string()))?;
-    let mut object = context_from_json(&format!("{{{key_json}:{raw}}}")).map_err(|e| {
-        Fatal::Usage(format!(
-            "invalid request: `--context {}`: {}",
-            brief(pair),
-            e
-        ))
-    })?;
-    let value = object.remove(key).unwrap_or(Value::Null);
-    Ok((key.to_owned(), value))
-}
-
-/// Parses a JSON object as a request context, through the core's request parser: it is the one
-/// place that decides what a context may hold (no repeated keys, bounded nesting), so a context
-/// given on the command line is held to exactly the rules of one given in a request file.
-/// Returns the problem as a message on failure.
-fn context_from_json(text: &str) -> Result<Map<String, Value>, String> {
-    let Ok(raw) = serde_json::from_str::<&RawValue>(text) else {
-        // Not one JSON value: the core's parser says why, in the words it uses for request files.
-        return Err(match Request::from_json(text) {
+    let Ok(value) = serde_json::from_str::<&RawValue>(raw) else {
+        // The core's parser says why, in the words it uses for request files.
+        let why = match Request::from_json(raw) {
             Err(e) => request_error(&e),
             Ok(_) => "not JSON".to_owned(),
-        });
+        };
+        return Err(invalid(format!(
+            "the value is not JSON ({why}); quote a string, or give it with `--context`"
+        )));
     };
-    // Splicing is safe: the text is exactly one JSON value, so it cannot reach outside the
-    // `context` member it is placed in.
+    let key_json = serde_json::to_string(key).map_err(|e| invalid(e.to_string()))?;
+    // Splicing is safe: the value is exactly one JSON value, so it cannot reach outside the
+    // context member it is placed in.
     let wrapped = format!(
-        r#"{{"user":"-","connector":"-","tool":"-","context":{}}}"#,
-        raw.get()
+        r#"{{"user":"-","connector":"-","tool":"-","context":{{{key_json}:{}}}}}"#,
+        value.get()
     );
-    Request::from_json(&wrapped)
-        .map(|r| r.context().clone())
-        .map_err(|e| request_error(&e))
+    let request = Request::from_json(&wrapped).map_err(|e| invalid(request_error(&e)))?;
+    let value = request.context().get(key).cloned().unwrap_or(Value::Null);
+    Ok((key, value))
 }
 
 /// User text cut for a message.
@@ -216,10 +204,10 @@ mod tests {
     }
 
     #[test]
-    fn context_values_are_json_when_they_parse() {
+    fn context_values_are_strings_as_given() {
         let request = flags_request(
             &[
-                "n=1.5",
+                "agent.version=2.1",
                 "b=false",
                 "z=null",
                 r#"s="7""#,
@@ -227,7 +215,6 @@ mod tests {
                 "agent.type=Claude 3",
                 "eq=a=b",
                 "empty=",
-                "broken={\"a\":",
             ],
             &[],
         )
@@ -235,31 +222,62 @@ mod tests {
         assert_eq!(
             Value::Object(request.context().clone()),
             json!({
-                "n": 1.5, "b": false, "z": null, "s": "7", "o": {"type": "ChatGPT"},
-                "agent.type": "Claude 3", "eq": "a=b", "empty": "", "broken": "{\"a\":"
+                "agent.version": "2.1", "b": "false", "z": "null", "s": "\"7\"",
+                "o": "{\"type\": \"ChatGPT\"}", "agent.type": "Claude 3", "eq": "a=b", "empty": ""
             })
         );
     }
 
     #[test]
-    fn context_json_objects_merge_with_pairs() {
-        let request =
-            flags_request(&["c=3"], &[r#"{"a": 1}"#, r#"{"b": {"x": [2]}}"#]).expect("valid");
+    fn context_json_values_are_typed() {
+        let request = flags_request(
+            &["c=3"],
+            &[
+                "n=2.1",
+                "b=false",
+                "z=null",
+                r#"s="7""#,
+                r#"l=[1, "x"]"#,
+                r#"agent={"type": "ChatGPT"}"#,
+                "eq={\"k\": \"a=b\"}",
+            ],
+        )
+        .expect("valid");
         assert_eq!(
             Value::Object(request.context().clone()),
-            json!({"a": 1, "b": {"x": [2]}, "c": 3})
+            json!({
+                "c": "3", "n": 2.1, "b": false, "z": null, "s": "7", "l": [1, "x"],
+                "agent": {"type": "ChatGPT"}, "eq": {"k": "a=b"}
+            })
         );
     }
 
     #[test]
-    fn a_key_given_twice_is_refused() {
-        for (pairs, objects) in [
-            (&["a=1", "a=1"][..], &[][..]),
-            (&["a=1"][..], &[r#"{"a": 1}"#][..]),
-            (&[][..], &[r#"{"a": 1}"#, r#"{"a": 2}"#][..]),
+    fn context_json_values_must_be_json() {
+        for (pair, expected) in [
+            ("a=ChatGPT", "the value is not JSON"),
+            ("a=", "the value is not JSON"),
+            (r#"a={"x":"#, "the value is not JSON"),
+            (r#"a={"x": 1, "x": 2}"#, "duplicate key `x`"),
+            ("novalue", "must be key=JSON with a non-empty key"),
+            ("=1", "must be key=JSON with a non-empty key"),
         ] {
-            let Err(Fatal::Usage(message)) = flags_request(pairs, objects) else {
-                panic!("{pairs:?} {objects:?} is accepted");
+            let Err(Fatal::Usage(message)) = flags_request(&[], &[pair]) else {
+                panic!("{pair} is accepted");
+            };
+            assert!(message.contains(expected), "{pair}: {message}");
+        }
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused() {
+        for (pairs, typed) in [
+            (&["a=1", "a=1"][..], &[][..]),
+            (&["a=1"][..], &["a=1"][..]),
+            (&[][..], &["a=1", "a=2"][..]),
+        ] {
+            let Err(Fatal::Usage(message)) = flags_request(pairs, typed) else {
+                panic!("{pairs:?} {typed:?} is accepted");
             };
             assert!(message.contains("`a` is given more than once"), "{message}");
         }

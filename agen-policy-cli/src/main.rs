@@ -89,14 +89,15 @@ struct RequestArgs {
     #[arg(long = "group", value_name = "GROUP")]
     groups: Vec<String>,
 
-    /// One top-level context key (repeatable). The value is JSON if it parses as JSON
-    /// (`3`, `true`, `null`, `"7"`, `{"type": "ChatGPT"}`), else the text as a string.
-    /// A dotted key such as `agent.type` stays one key.
+    /// One top-level context key with a string value, exactly the text after the first `=`
+    /// (`agent.version=2.1` is the string "2.1"); repeatable. A dotted key such as
+    /// `agent.type` stays one key.
     #[arg(long, value_name = "KEY=VALUE")]
     context: Vec<String>,
 
-    /// A JSON object of context keys, merged into the context (repeatable).
-    #[arg(long, value_name = "JSON")]
+    /// One top-level context key with a JSON value: a number, boolean, null, string, list or
+    /// object (`agent.trusted=true`, `agent={"type": "Claude"}`); repeatable.
+    #[arg(long, value_name = "KEY=JSON")]
     context_json: Vec<String>,
 
     /// A whole request as JSON (`{"user": …, "connector": …, "tool": …, "groups": […],
