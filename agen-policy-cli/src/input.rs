@@ -1,10 +1,11 @@
 //! Turning command-line inputs into what the core takes: document bytes and [`Request`]s.
 
 use std::ffi::OsStr;
+use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
-use agen_policy_core::{Limits, Request, RequestError};
+use agen_policy_core::{Code, Limits, Request, RequestError};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -27,21 +28,75 @@ pub fn display_name(path: &OsStr) -> String {
     }
 }
 
-/// Reads a file, or standard input for `-`.
-pub fn read(path: &OsStr) -> Result<Vec<u8>, Fatal> {
-    let result = if is_stdin(path) {
-        let mut bytes = Vec::new();
-        io::stdin().lock().read_to_end(&mut bytes).map(|_| bytes)
-    } else {
-        std::fs::read(path)
-    };
-    result.map_err(|e| {
-        Fatal::Unreadable(format!(
-            "cannot read {}: {}",
-            display_name(path),
-            io_reason(&e)
-        ))
-    })
+/// Why an input was not taken in.
+#[derive(Debug)]
+pub enum ReadError {
+    /// It cannot be read.
+    Unreadable(io::Error),
+    /// It holds more than `limit` bytes. Reading stopped past the limit, so the rest of it
+    /// was never read.
+    TooLarge {
+        /// The most bytes it may hold.
+        limit: usize,
+    },
+}
+
+impl ReadError {
+    /// The error for the input `path`, where its refusal is not one of a document's problems:
+    /// unreadable (exit 3), or too large, an invalid `what` (exit 2).
+    pub fn into_fatal(self, what: &str, path: &OsStr) -> Fatal {
+        match self {
+            ReadError::Unreadable(e) => Fatal::Unreadable(format!(
+                "cannot read {}: {}",
+                display_name(path),
+                io_reason(&e)
+            )),
+            ReadError::TooLarge { limit } => Fatal::Usage(format!(
+                "invalid {what} in {}: {}: {}",
+                display_name(path),
+                Code::LimitExceeded,
+                too_large(what, limit)
+            )),
+        }
+    }
+}
+
+/// Why an input larger than its limit is refused (the code is `limit_exceeded`).
+pub fn too_large(what: &str, limit: usize) -> String {
+    format!("{what} is larger than the limit of {limit} bytes")
+}
+
+/// Reads a file, or standard input for `-`, of at most `limit` bytes.
+pub fn read(path: &OsStr, limit: usize) -> Result<Vec<u8>, ReadError> {
+    if is_stdin(path) {
+        return read_at_most(io::stdin().lock(), limit, 0);
+    }
+    read_file(Path::new(path), limit)
+}
+
+/// Reads a file of at most `limit` bytes (`-` is a file's name here).
+pub fn read_file(path: &Path, limit: usize) -> Result<Vec<u8>, ReadError> {
+    let file = File::open(path).map_err(ReadError::Unreadable)?;
+    // A regular file's size spares the buffer's regrowth; it is only a hint, the read is
+    // bounded by the limit whatever the size says.
+    let hint = file.metadata().map_or(0, |m| m.len());
+    read_at_most(file, limit, hint)
+}
+
+/// Reads up to `limit` bytes.
+// INVARIANT: at most `limit + 1` bytes are ever read, whatever the input (a huge file,
+// `/dev/zero`, an endless pipe), so memory is bounded by the limit before any check runs.
+fn read_at_most(reader: impl Read, limit: usize, size_hint: u64) -> Result<Vec<u8>, ReadError> {
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    let mut bytes = Vec::with_capacity(usize::try_from(size_hint.min(cap)).unwrap_or(0));
+    reader
+        .take(cap)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Unreadable)?;
+    if bytes.len() > limit {
+        return Err(ReadError::TooLarge { limit });
+    }
+    Ok(bytes)
 }
 
 /// An I/O error's description, lowercase like every message of the command.
@@ -281,6 +336,21 @@ mod tests {
             };
             assert!(message.contains("`a` is given more than once"), "{message}");
         }
+    }
+
+    #[test]
+    fn reads_stop_past_the_limit() {
+        let read = |bytes: &[u8], limit| read_at_most(bytes, limit, 0);
+        assert_eq!(read(b"abc", 3).expect("fits"), b"abc");
+        assert!(matches!(
+            read(b"abcd", 3),
+            Err(ReadError::TooLarge { limit: 3 })
+        ));
+        // An endless input is refused after limit + 1 bytes.
+        assert!(matches!(
+            read_at_most(io::repeat(0), 1000, 0),
+            Err(ReadError::TooLarge { limit: 1000 })
+        ));
     }
 
     #[test]

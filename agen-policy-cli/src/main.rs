@@ -13,11 +13,11 @@ use std::io::{self, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use agen_policy_core::{Limits, PolicySet, Problem, Request};
+use agen_policy_core::{Code, Limits, PolicySet, Problem, Request};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
-use crate::input::{display_name, is_stdin, RequestFlags};
+use crate::input::{display_name, is_stdin, ReadError, RequestFlags};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -49,7 +49,7 @@ enum Command {
     /// Check a policy document and list its errors and warnings.
     #[command(after_help = EXIT_CODES)]
     Validate {
-        /// The policy document (`-` reads standard input).
+        /// The policy document, at most 64 MiB (`-` reads standard input).
         document: OsString,
     },
     /// Decide one request: allow, step_up, request_approval or deny.
@@ -61,7 +61,7 @@ enum Command {
     /// Run policy test files (a directory: every `*.json` directly inside it).
     #[command(after_help = EXIT_CODES)]
     Test {
-        /// Test files, or directories of them.
+        /// Test files, or directories of them; a test file is at most 64 MiB.
         #[arg(required = true, value_name = "FILE_OR_DIR")]
         paths: Vec<PathBuf>,
     },
@@ -70,7 +70,7 @@ enum Command {
 /// A document and one request, given either as flags or as a JSON request file.
 #[derive(Debug, Args)]
 struct RequestArgs {
-    /// The policy document (`-` reads standard input).
+    /// The policy document, at most 64 MiB (`-` reads standard input).
     document: OsString,
 
     /// The user the agent acts for.
@@ -101,7 +101,7 @@ struct RequestArgs {
     context_json: Vec<String>,
 
     /// A whole request as JSON (`{"user": …, "connector": …, "tool": …, "groups": […],
-    /// "context": {…}}`); `-` reads standard input.
+    /// "context": {…}}`), at most 1 MiB; `-` reads standard input.
     #[arg(
         long,
         value_name = "FILE",
@@ -196,38 +196,48 @@ fn run(cli: &Cli) -> Result<Outcome, Fatal> {
 }
 
 fn validate(document: &OsString, format: Format) -> Result<Outcome, Fatal> {
-    let bytes = input::read(document)?;
-    let validation = agen_policy_core::validate(&bytes, &Limits::default());
-    let valid = validation.is_valid();
+    let limits = Limits::default();
+    let (problems, warnings) = match input::read(document, limits.max_document_bytes) {
+        Ok(bytes) => {
+            let validation = agen_policy_core::validate(&bytes, &limits);
+            (
+                reported(&validation.problems),
+                reported(&validation.warnings),
+            )
+        }
+        Err(ReadError::TooLarge { limit }) => (vec![ReportedProblem::too_large(limit)], Vec::new()),
+        Err(e) => return Err(e.into_fatal("document", document)),
+    };
+    let valid = problems.is_empty();
     let stdout = match format {
         Format::Json => {
             #[derive(Serialize)]
             struct Report<'a> {
                 valid: bool,
-                problems: &'a [Problem],
-                warnings: &'a [Problem],
+                problems: &'a [ReportedProblem],
+                warnings: &'a [ReportedProblem],
             }
             to_json(&Report {
                 valid,
-                problems: &validation.problems,
-                warnings: &validation.warnings,
+                problems: &problems,
+                warnings: &warnings,
             })?
         }
         Format::Text => {
             let mut out = String::new();
-            for p in &validation.problems {
-                let _ = writeln!(out, "error: {}", problem_line(p));
+            for p in &problems {
+                let _ = writeln!(out, "error: {}", p.to_line());
             }
-            for p in &validation.warnings {
-                let _ = writeln!(out, "warning: {}", problem_line(p));
+            for p in &warnings {
+                let _ = writeln!(out, "warning: {}", p.to_line());
             }
             let _ = writeln!(
                 out,
                 "{}: {}, {} and {}",
                 plain_name(document),
                 if valid { "valid" } else { "invalid" },
-                counted(validation.problems.len(), "error", "errors"),
-                counted(validation.warnings.len(), "warning", "warnings"),
+                counted(problems.len(), "error", "errors"),
+                counted(warnings.len(), "warning", "warnings"),
             );
             out
         }
@@ -285,8 +295,13 @@ fn load(args: &RequestArgs) -> Result<(PolicySet, Request), Fatal> {
             ));
         }
     }
+    let limits = Limits::default();
     let request = match &args.request {
-        Some(path) => input::request_from_json(&input::read(path)?, &display_name(path))?,
+        Some(path) => {
+            let bytes = input::read(path, limits.max_request_bytes)
+                .map_err(|e| e.into_fatal("request", path))?;
+            input::request_from_json(&bytes, &display_name(path))?
+        }
         None => RequestFlags {
             user: args.user.as_deref().unwrap_or_default(),
             connector: args.connector.as_deref().unwrap_or_default(),
@@ -297,32 +312,96 @@ fn load(args: &RequestArgs) -> Result<(PolicySet, Request), Fatal> {
         }
         .to_request()?,
     };
-    let bytes = input::read(&args.document)?;
-    let set = PolicySet::from_slice_with_limits(&bytes, &Limits::default()).map_err(|e| {
+    let loaded = match input::read(&args.document, limits.max_document_bytes) {
+        Ok(bytes) => {
+            PolicySet::from_slice_with_limits(&bytes, &limits).map_err(|e| reported(e.problems()))
+        }
+        Err(ReadError::TooLarge { limit }) => Err(vec![ReportedProblem::too_large(limit)]),
+        Err(e) => return Err(e.into_fatal("document", &args.document)),
+    };
+    let set = loaded.map_err(|problems| {
         let mut message = format!(
             "{} is not a valid policy document ({}):",
             display_name(&args.document),
-            counted(e.problems().len(), "error", "errors")
+            counted(problems.len(), "error", "errors")
         );
-        for p in e.problems() {
-            let _ = write!(message, "\n  {}", problem_line(p));
+        for p in &problems {
+            let _ = write!(message, "\n  {}", p.to_line());
         }
         Fatal::Invalid(message)
     })?;
     Ok((set, request))
 }
 
-/// One problem on one line: `unknown_tool at /policies/0/tools/1: …`, with the position of a
-/// syntax error.
-pub fn problem_line(p: &Problem) -> String {
-    let mut line = p.to_string();
-    if let (Some(l), Some(c)) = (p.line(), p.column()) {
-        // The core's syntax messages usually carry the position already; say it once.
-        if !p.message().contains(&format!("line {l} column {c}")) {
-            let _ = write!(line, " (line {l}, column {c})");
+/// A problem of a document as the command reports it: one of the core's, or the refusal of a
+/// document too large to read, which the core never sees. Serialized as the core's [`Problem`].
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportedProblem {
+    code: Code,
+    path: String,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<usize>,
+}
+
+impl From<&Problem> for ReportedProblem {
+    fn from(p: &Problem) -> Self {
+        ReportedProblem {
+            code: p.code(),
+            path: p.path().to_owned(),
+            message: p.message().to_owned(),
+            line: p.line(),
+            column: p.column(),
         }
     }
-    line
+}
+
+impl ReportedProblem {
+    /// A document of more than `limit` bytes, refused after reading `limit + 1` of them.
+    pub fn too_large(limit: usize) -> Self {
+        ReportedProblem {
+            code: Code::LimitExceeded,
+            path: String::new(),
+            message: input::too_large("document", limit),
+            line: None,
+            column: None,
+        }
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> Code {
+        self.code
+    }
+
+    /// The JSON Pointer to the offending value; `""` is the root.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// One line: `unknown_tool at /policies/0/tools/1: …`, with the position of a syntax
+    /// error.
+    pub fn to_line(&self) -> String {
+        let path = if self.path.is_empty() {
+            "the root"
+        } else {
+            &self.path
+        };
+        let mut line = format!("{} at {path}: {}", self.code, self.message);
+        if let (Some(l), Some(c)) = (self.line, self.column) {
+            // The core's syntax messages usually carry the position already; say it once.
+            if !self.message.contains(&format!("line {l} column {c}")) {
+                let _ = write!(line, " (line {l}, column {c})");
+            }
+        }
+        line
+    }
+}
+
+/// The core's problems, as reported.
+pub fn reported(problems: &[Problem]) -> Vec<ReportedProblem> {
+    problems.iter().map(ReportedProblem::from).collect()
 }
 
 /// An input's name for a summary line: the path as given, or `standard input`.

@@ -3,6 +3,7 @@
 
 mod errors;
 mod eval;
+mod limits;
 mod test_command;
 mod validate;
 
