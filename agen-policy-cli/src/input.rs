@@ -9,6 +9,7 @@ use agen_policy_core::{Code, Limits, Request, RequestError};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::show::escaped;
 use crate::Fatal;
 
 /// The argument that means standard input.
@@ -19,12 +20,12 @@ pub fn is_stdin(path: &OsStr) -> bool {
     path == STDIN
 }
 
-/// How an input is named in messages.
+/// How an input is named in messages: the path in backticks, escaped, or `standard input`.
 pub fn display_name(path: &OsStr) -> String {
     if is_stdin(path) {
         "standard input".to_owned()
     } else {
-        format!("`{}`", Path::new(path).display())
+        format!("`{}`", escaped(&Path::new(path).display().to_string()))
     }
 }
 
@@ -141,7 +142,8 @@ impl RequestFlags<'_> {
         let mut add = |key: &str, value: Value, flag: &str| {
             if context.contains_key(key) {
                 return Err(Fatal::Usage(format!(
-                    "context key `{key}` is given more than once (again by `{flag}`)"
+                    "context key `{}` is given more than once (again by `{flag}`)",
+                    escaped(key)
                 )));
             }
             context.insert(key.to_owned(), value);
@@ -176,13 +178,15 @@ pub fn request_from_json(bytes: &[u8], name: &str) -> Result<Request, Fatal> {
         .map_err(|e| Fatal::Usage(format!("invalid request in {name}: {}", request_error(&e))))
 }
 
-/// A [`RequestError`] as `at /context/a: message` (or without the path for the whole request).
+/// A [`RequestError`] as `at /context/a: message` (or without the path for the whole request),
+/// escaped: both may quote the request.
 pub fn request_error(error: &RequestError) -> String {
-    if error.path().is_empty() {
+    let text = if error.path().is_empty() {
         error.message().to_owned()
     } else {
         format!("at {}: {}", error.path(), error.message())
-    }
+    };
+    escaped(&text).into_owned()
 }
 
 /// Splits a flag's `key=…` at the first `=`; the key must not be empty.
@@ -229,12 +233,12 @@ fn context_json_pair(pair: &str) -> Result<(&str, Value), Fatal> {
     Ok((key, value))
 }
 
-/// User text cut for a message.
+/// User text cut for a message, escaped.
 fn brief(text: &str) -> String {
     const MAX: usize = 60;
     match text.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{}…", text.get(..cut).unwrap_or_default()),
-        None => text.to_owned(),
+        Some((cut, _)) => format!("{}…", escaped(text.get(..cut).unwrap_or_default())),
+        None => escaped(text).into_owned(),
     }
 }
 

@@ -5,6 +5,7 @@
 //! and prints what it answers.
 
 mod input;
+mod show;
 mod testfile;
 
 use std::ffi::OsString;
@@ -13,11 +14,12 @@ use std::io::{self, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use agen_policy_core::{Code, Limits, PolicySet, Problem, Request};
+use agen_policy_core::{Code, Explanation, Limits, PolicySet, Problem, Request};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
 use crate::input::{display_name, is_stdin, ReadError, RequestFlags};
+use crate::show::{escaped, escaped_lines};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -153,17 +155,25 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            // Help and version go to stdout with 0; usage errors to stderr with 2. A closed
-            // stream changes neither.
-            let _ = e.print();
+            // Help and version go to stdout with 0; usage errors to stderr with 2, escaped as
+            // they quote the arguments. A closed stream changes neither.
+            if e.use_stderr() {
+                let _ = write!(io::stderr(), "{}", escaped_lines(&e.render().to_string()));
+            } else {
+                let _ = e.print();
+            }
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
     match run(&cli) {
         Ok(outcome) => {
+            // INVARIANT: no control or bidirectional character but the line break reaches the
+            // terminal. User text is escaped where it is put into a line, so that it cannot end
+            // the line; this last pass covers what the core renders (values in explanations).
+            let text = escaped_lines(&outcome.stdout);
             let mut stdout = io::stdout().lock();
             match stdout
-                .write_all(outcome.stdout.as_bytes())
+                .write_all(text.as_bytes())
                 .and_then(|()| stdout.flush())
             {
                 Ok(()) => ExitCode::from(outcome.code),
@@ -180,7 +190,7 @@ fn main() -> ExitCode {
             }
         }
         Err(fatal) => {
-            let _ = writeln!(io::stderr(), "error: {}", fatal.message());
+            let _ = writeln!(io::stderr(), "error: {}", escaped_lines(fatal.message()));
             ExitCode::from(fatal.exit_code())
         }
     }
@@ -253,7 +263,8 @@ fn eval(args: &RequestArgs, format: Format) -> Result<Outcome, Fatal> {
     let decision = set.evaluate(&request);
     Ok(Outcome::success(match format {
         Format::Json => to_json(&decision.to_owned_decision())?,
-        Format::Text => format!("{decision}\n"),
+        // One line: ids are escaped with it, so none can end it.
+        Format::Text => format!("{}\n", escaped(&decision.to_string())),
     }))
 }
 
@@ -263,13 +274,44 @@ fn explain(args: &RequestArgs, format: Format) -> Result<Outcome, Fatal> {
     Ok(Outcome::success(match format {
         Format::Json => to_json(&explanation)?,
         Format::Text => {
-            let mut text = explanation.to_string();
+            let mut text = escaped_explanation(explanation).to_string();
             if !text.ends_with('\n') {
                 text.push('\n');
             }
             text
         }
     }))
+}
+
+/// The explanation with its user text escaped (ids, names, the request's user, groups,
+/// connector and tool, attribute names), so that none can end the line it is printed in. Values
+/// are printed as JSON, which escapes line breaks itself.
+fn escaped_explanation(mut e: Explanation) -> Explanation {
+    fn esc(s: &mut String) {
+        if let std::borrow::Cow::Owned(t) = escaped(s) {
+            *s = t;
+        }
+    }
+    let d = &mut e.decision;
+    d.policies
+        .iter_mut()
+        .chain(&mut d.approval_flows)
+        .for_each(esc);
+    e.effective_groups.iter_mut().for_each(esc);
+    for s in [&mut e.user, &mut e.connector, &mut e.tool] {
+        esc(s);
+    }
+    for p in &mut e.policies {
+        esc(&mut p.id);
+        esc(&mut p.name);
+        if let Some(scope) = &mut p.scope {
+            esc(scope);
+        }
+        for c in p.rules.iter_mut().flat_map(|r| &mut r.conditions) {
+            esc(&mut c.attribute);
+        }
+    }
+    e
 }
 
 fn test(paths: &[PathBuf], format: Format) -> Result<Outcome, Fatal> {
@@ -381,7 +423,7 @@ impl ReportedProblem {
     }
 
     /// One line: `unknown_tool at /policies/0/tools/1: …`, with the position of a syntax
-    /// error.
+    /// error, escaped (the path and message quote the document).
     pub fn to_line(&self) -> String {
         let path = if self.path.is_empty() {
             "the root"
@@ -395,7 +437,7 @@ impl ReportedProblem {
                 let _ = write!(line, " (line {l}, column {c})");
             }
         }
-        line
+        escaped(&line).into_owned()
     }
 }
 
@@ -409,7 +451,7 @@ fn plain_name(path: &OsString) -> String {
     if is_stdin(path) {
         "standard input".to_owned()
     } else {
-        PathBuf::from(path).display().to_string()
+        escaped(&PathBuf::from(path).display().to_string()).into_owned()
     }
 }
 
@@ -420,8 +462,9 @@ pub fn counted(n: usize, one: &str, many: &str) -> String {
 
 fn to_json<T: Serialize>(value: &T) -> Result<String, Fatal> {
     // The core's types always serialize; should one ever not, it is reported, not a panic.
-    let mut text = serde_json::to_string_pretty(value)
+    let text = serde_json::to_string_pretty(value)
         .map_err(|e| Fatal::Usage(format!("cannot render the output as JSON: {e}")))?;
+    let mut text = show::json_escaped(text);
     text.push('\n');
     Ok(text)
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::input::{io_reason, read_file, too_large, ReadError};
+use crate::show::escaped;
 use crate::{counted, reported, Fatal, ReportedProblem};
 
 /// One thing to run, found from the command line's paths.
@@ -28,7 +29,7 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<Source>, Fatal> {
     let unreadable = |path: &Path, e: &std::io::Error| {
         Fatal::Unreadable(format!(
             "cannot read `{}`: {}",
-            path.display(),
+            escaped(&path.display().to_string()),
             io_reason(e)
         ))
     };
@@ -202,7 +203,8 @@ pub fn run(sources: &[Source]) -> Report {
 
 impl Report {
     /// The report for people: one line per file, each failure with expected against actual,
-    /// and a last line `N passed, M failed`.
+    /// and a last line `N passed, M failed`. File names, messages and details quote test files
+    /// and are escaped, so none can end its line.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         for f in &self.files {
@@ -213,7 +215,12 @@ impl Report {
             };
             match (f.failed, what) {
                 (0, Some((one, many))) => {
-                    let _ = writeln!(out, "ok    {}  ({})", f.file, counted(f.checks, one, many));
+                    let _ = writeln!(
+                        out,
+                        "ok    {}  ({})",
+                        escaped(&f.file),
+                        counted(f.checks, one, many)
+                    );
                 }
                 (n, Some((one, many))) if f.checks > 0 => {
                     let verb = match f.kind {
@@ -223,18 +230,18 @@ impl Report {
                     let _ = writeln!(
                         out,
                         "FAIL  {}  ({n} of {} {verb})",
-                        f.file,
+                        escaped(&f.file),
                         counted(f.checks, one, many)
                     );
                 }
                 _ => {
-                    let _ = writeln!(out, "FAIL  {}", f.file);
+                    let _ = writeln!(out, "FAIL  {}", escaped(&f.file));
                 }
             }
             for failure in self.failures.get(f.failures.clone()).unwrap_or_default() {
-                let _ = writeln!(out, "      {}", failure.message);
+                let _ = writeln!(out, "      {}", escaped(&failure.message));
                 for line in &failure.detail {
-                    let _ = writeln!(out, "          {line}");
+                    let _ = writeln!(out, "          {}", escaped(line));
                 }
             }
         }

@@ -2,6 +2,7 @@
 //! output and exit code.
 
 mod errors;
+mod escaping;
 mod eval;
 mod limits;
 mod test_command;
