@@ -5,6 +5,7 @@
 //! and prints what it answers.
 
 mod input;
+mod show;
 mod testfile;
 
 use std::ffi::OsString;
@@ -13,11 +14,12 @@ use std::io::{self, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use agen_policy_core::{Limits, PolicySet, Problem, Request};
+use agen_policy_core::{Code, Explanation, Limits, PolicySet, Problem, Request};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 
-use crate::input::{display_name, is_stdin, RequestFlags};
+use crate::input::{display_name, is_stdin, ReadError, RequestFlags};
+use crate::show::{escaped, escaped_lines};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -49,7 +51,7 @@ enum Command {
     /// Check a policy document and list its errors and warnings.
     #[command(after_help = EXIT_CODES)]
     Validate {
-        /// The policy document (`-` reads standard input).
+        /// The policy document, at most 64 MiB (`-` reads standard input).
         document: OsString,
     },
     /// Decide one request: allow, step_up, request_approval or deny.
@@ -61,7 +63,7 @@ enum Command {
     /// Run policy test files (a directory: every `*.json` directly inside it).
     #[command(after_help = EXIT_CODES)]
     Test {
-        /// Test files, or directories of them.
+        /// Test files, or directories of them; a test file is at most 64 MiB.
         #[arg(required = true, value_name = "FILE_OR_DIR")]
         paths: Vec<PathBuf>,
     },
@@ -70,7 +72,7 @@ enum Command {
 /// A document and one request, given either as flags or as a JSON request file.
 #[derive(Debug, Args)]
 struct RequestArgs {
-    /// The policy document (`-` reads standard input).
+    /// The policy document, at most 64 MiB (`-` reads standard input).
     document: OsString,
 
     /// The user the agent acts for.
@@ -89,18 +91,19 @@ struct RequestArgs {
     #[arg(long = "group", value_name = "GROUP")]
     groups: Vec<String>,
 
-    /// One top-level context key (repeatable). The value is JSON if it parses as JSON
-    /// (`3`, `true`, `null`, `"7"`, `{"type": "ChatGPT"}`), else the text as a string.
-    /// A dotted key such as `agent.type` stays one key.
+    /// One top-level context key with a string value, exactly the text after the first `=`
+    /// (`agent.version=2.1` is the string "2.1"); repeatable. A dotted key such as
+    /// `agent.type` stays one key.
     #[arg(long, value_name = "KEY=VALUE")]
     context: Vec<String>,
 
-    /// A JSON object of context keys, merged into the context (repeatable).
-    #[arg(long, value_name = "JSON")]
+    /// One top-level context key with a JSON value: a number, boolean, null, string, list or
+    /// object (`agent.trusted=true`, `agent={"type": "Claude"}`); repeatable.
+    #[arg(long, value_name = "KEY=JSON")]
     context_json: Vec<String>,
 
     /// A whole request as JSON (`{"user": …, "connector": …, "tool": …, "groups": […],
-    /// "context": {…}}`); `-` reads standard input.
+    /// "context": {…}}`), at most 1 MiB; `-` reads standard input.
     #[arg(
         long,
         value_name = "FILE",
@@ -152,17 +155,25 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            // Help and version go to stdout with 0; usage errors to stderr with 2. A closed
-            // stream changes neither.
-            let _ = e.print();
+            // Help and version go to stdout with 0; usage errors to stderr with 2, escaped as
+            // they quote the arguments. A closed stream changes neither.
+            if e.use_stderr() {
+                let _ = write!(io::stderr(), "{}", escaped_lines(&e.render().to_string()));
+            } else {
+                let _ = e.print();
+            }
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
     match run(&cli) {
         Ok(outcome) => {
+            // INVARIANT: no control or bidirectional character but the line break reaches the
+            // terminal. User text is escaped where it is put into a line, so that it cannot end
+            // the line; this last pass covers what the core renders (values in explanations).
+            let text = escaped_lines(&outcome.stdout);
             let mut stdout = io::stdout().lock();
             match stdout
-                .write_all(outcome.stdout.as_bytes())
+                .write_all(text.as_bytes())
                 .and_then(|()| stdout.flush())
             {
                 Ok(()) => ExitCode::from(outcome.code),
@@ -179,7 +190,7 @@ fn main() -> ExitCode {
             }
         }
         Err(fatal) => {
-            let _ = writeln!(io::stderr(), "error: {}", fatal.message());
+            let _ = writeln!(io::stderr(), "error: {}", escaped_lines(fatal.message()));
             ExitCode::from(fatal.exit_code())
         }
     }
@@ -195,38 +206,48 @@ fn run(cli: &Cli) -> Result<Outcome, Fatal> {
 }
 
 fn validate(document: &OsString, format: Format) -> Result<Outcome, Fatal> {
-    let bytes = input::read(document)?;
-    let validation = agen_policy_core::validate(&bytes, &Limits::default());
-    let valid = validation.is_valid();
+    let limits = Limits::default();
+    let (problems, warnings) = match input::read(document, limits.max_document_bytes) {
+        Ok(bytes) => {
+            let validation = agen_policy_core::validate(&bytes, &limits);
+            (
+                reported(&validation.problems),
+                reported(&validation.warnings),
+            )
+        }
+        Err(ReadError::TooLarge { limit }) => (vec![ReportedProblem::too_large(limit)], Vec::new()),
+        Err(e) => return Err(e.into_fatal("document", document)),
+    };
+    let valid = problems.is_empty();
     let stdout = match format {
         Format::Json => {
             #[derive(Serialize)]
             struct Report<'a> {
                 valid: bool,
-                problems: &'a [Problem],
-                warnings: &'a [Problem],
+                problems: &'a [ReportedProblem],
+                warnings: &'a [ReportedProblem],
             }
             to_json(&Report {
                 valid,
-                problems: &validation.problems,
-                warnings: &validation.warnings,
+                problems: &problems,
+                warnings: &warnings,
             })?
         }
         Format::Text => {
             let mut out = String::new();
-            for p in &validation.problems {
-                let _ = writeln!(out, "error: {}", problem_line(p));
+            for p in &problems {
+                let _ = writeln!(out, "error: {}", p.to_line());
             }
-            for p in &validation.warnings {
-                let _ = writeln!(out, "warning: {}", problem_line(p));
+            for p in &warnings {
+                let _ = writeln!(out, "warning: {}", p.to_line());
             }
             let _ = writeln!(
                 out,
                 "{}: {}, {} and {}",
                 plain_name(document),
                 if valid { "valid" } else { "invalid" },
-                counted(validation.problems.len(), "error", "errors"),
-                counted(validation.warnings.len(), "warning", "warnings"),
+                counted(problems.len(), "error", "errors"),
+                counted(warnings.len(), "warning", "warnings"),
             );
             out
         }
@@ -242,7 +263,8 @@ fn eval(args: &RequestArgs, format: Format) -> Result<Outcome, Fatal> {
     let decision = set.evaluate(&request);
     Ok(Outcome::success(match format {
         Format::Json => to_json(&decision.to_owned_decision())?,
-        Format::Text => format!("{decision}\n"),
+        // One line: ids are escaped with it, so none can end it.
+        Format::Text => format!("{}\n", escaped(&decision.to_string())),
     }))
 }
 
@@ -252,13 +274,44 @@ fn explain(args: &RequestArgs, format: Format) -> Result<Outcome, Fatal> {
     Ok(Outcome::success(match format {
         Format::Json => to_json(&explanation)?,
         Format::Text => {
-            let mut text = explanation.to_string();
+            let mut text = escaped_explanation(explanation).to_string();
             if !text.ends_with('\n') {
                 text.push('\n');
             }
             text
         }
     }))
+}
+
+/// The explanation with its user text escaped (ids, names, the request's user, groups,
+/// connector and tool, attribute names), so that none can end the line it is printed in. Values
+/// are printed as JSON, which escapes line breaks itself.
+fn escaped_explanation(mut e: Explanation) -> Explanation {
+    fn esc(s: &mut String) {
+        if let std::borrow::Cow::Owned(t) = escaped(s) {
+            *s = t;
+        }
+    }
+    let d = &mut e.decision;
+    d.policies
+        .iter_mut()
+        .chain(&mut d.approval_flows)
+        .for_each(esc);
+    e.effective_groups.iter_mut().for_each(esc);
+    for s in [&mut e.user, &mut e.connector, &mut e.tool] {
+        esc(s);
+    }
+    for p in &mut e.policies {
+        esc(&mut p.id);
+        esc(&mut p.name);
+        if let Some(scope) = &mut p.scope {
+            esc(scope);
+        }
+        for c in p.rules.iter_mut().flat_map(|r| &mut r.conditions) {
+            esc(&mut c.attribute);
+        }
+    }
+    e
 }
 
 fn test(paths: &[PathBuf], format: Format) -> Result<Outcome, Fatal> {
@@ -284,8 +337,13 @@ fn load(args: &RequestArgs) -> Result<(PolicySet, Request), Fatal> {
             ));
         }
     }
+    let limits = Limits::default();
     let request = match &args.request {
-        Some(path) => input::request_from_json(&input::read(path)?, &display_name(path))?,
+        Some(path) => {
+            let bytes = input::read(path, limits.max_request_bytes)
+                .map_err(|e| e.into_fatal("request", path))?;
+            input::request_from_json(&bytes, &display_name(path))?
+        }
         None => RequestFlags {
             user: args.user.as_deref().unwrap_or_default(),
             connector: args.connector.as_deref().unwrap_or_default(),
@@ -296,32 +354,96 @@ fn load(args: &RequestArgs) -> Result<(PolicySet, Request), Fatal> {
         }
         .to_request()?,
     };
-    let bytes = input::read(&args.document)?;
-    let set = PolicySet::from_slice_with_limits(&bytes, &Limits::default()).map_err(|e| {
+    let loaded = match input::read(&args.document, limits.max_document_bytes) {
+        Ok(bytes) => {
+            PolicySet::from_slice_with_limits(&bytes, &limits).map_err(|e| reported(e.problems()))
+        }
+        Err(ReadError::TooLarge { limit }) => Err(vec![ReportedProblem::too_large(limit)]),
+        Err(e) => return Err(e.into_fatal("document", &args.document)),
+    };
+    let set = loaded.map_err(|problems| {
         let mut message = format!(
             "{} is not a valid policy document ({}):",
             display_name(&args.document),
-            counted(e.problems().len(), "error", "errors")
+            counted(problems.len(), "error", "errors")
         );
-        for p in e.problems() {
-            let _ = write!(message, "\n  {}", problem_line(p));
+        for p in &problems {
+            let _ = write!(message, "\n  {}", p.to_line());
         }
         Fatal::Invalid(message)
     })?;
     Ok((set, request))
 }
 
-/// One problem on one line: `unknown_tool at /policies/0/tools/1: …`, with the position of a
-/// syntax error.
-pub fn problem_line(p: &Problem) -> String {
-    let mut line = p.to_string();
-    if let (Some(l), Some(c)) = (p.line(), p.column()) {
-        // The core's syntax messages usually carry the position already; say it once.
-        if !p.message().contains(&format!("line {l} column {c}")) {
-            let _ = write!(line, " (line {l}, column {c})");
+/// A problem of a document as the command reports it: one of the core's, or the refusal of a
+/// document too large to read, which the core never sees. Serialized as the core's [`Problem`].
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportedProblem {
+    code: Code,
+    path: String,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<usize>,
+}
+
+impl From<&Problem> for ReportedProblem {
+    fn from(p: &Problem) -> Self {
+        ReportedProblem {
+            code: p.code(),
+            path: p.path().to_owned(),
+            message: p.message().to_owned(),
+            line: p.line(),
+            column: p.column(),
         }
     }
-    line
+}
+
+impl ReportedProblem {
+    /// A document of more than `limit` bytes, refused after reading `limit + 1` of them.
+    pub fn too_large(limit: usize) -> Self {
+        ReportedProblem {
+            code: Code::LimitExceeded,
+            path: String::new(),
+            message: input::too_large("document", limit),
+            line: None,
+            column: None,
+        }
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> Code {
+        self.code
+    }
+
+    /// The JSON Pointer to the offending value; `""` is the root.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// One line: `unknown_tool at /policies/0/tools/1: …`, with the position of a syntax
+    /// error, escaped (the path and message quote the document).
+    pub fn to_line(&self) -> String {
+        let path = if self.path.is_empty() {
+            "the root"
+        } else {
+            &self.path
+        };
+        let mut line = format!("{} at {path}: {}", self.code, self.message);
+        if let (Some(l), Some(c)) = (self.line, self.column) {
+            // The core's syntax messages usually carry the position already; say it once.
+            if !self.message.contains(&format!("line {l} column {c}")) {
+                let _ = write!(line, " (line {l}, column {c})");
+            }
+        }
+        escaped(&line).into_owned()
+    }
+}
+
+/// The core's problems, as reported.
+pub fn reported(problems: &[Problem]) -> Vec<ReportedProblem> {
+    problems.iter().map(ReportedProblem::from).collect()
 }
 
 /// An input's name for a summary line: the path as given, or `standard input`.
@@ -329,7 +451,7 @@ fn plain_name(path: &OsString) -> String {
     if is_stdin(path) {
         "standard input".to_owned()
     } else {
-        PathBuf::from(path).display().to_string()
+        escaped(&PathBuf::from(path).display().to_string()).into_owned()
     }
 }
 
@@ -340,8 +462,9 @@ pub fn counted(n: usize, one: &str, many: &str) -> String {
 
 fn to_json<T: Serialize>(value: &T) -> Result<String, Fatal> {
     // The core's types always serialize; should one ever not, it is reported, not a panic.
-    let mut text = serde_json::to_string_pretty(value)
+    let text = serde_json::to_string_pretty(value)
         .map_err(|e| Fatal::Usage(format!("cannot render the output as JSON: {e}")))?;
+    let mut text = show::json_escaped(text);
     text.push('\n');
     Ok(text)
 }

@@ -5,14 +5,13 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use agen_policy_core::{
-    Action, Limits, OwnedDecision, PolicySet, Problem, Reason, Request, RequestError,
-};
+use agen_policy_core::{Action, Limits, OwnedDecision, PolicySet, Reason, Request, RequestError};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::input::io_reason;
-use crate::{counted, problem_line, Fatal};
+use crate::input::{io_reason, read_file, too_large, ReadError};
+use crate::show::escaped;
+use crate::{counted, reported, Fatal, ReportedProblem};
 
 /// One thing to run, found from the command line's paths.
 #[derive(Debug)]
@@ -30,7 +29,7 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<Source>, Fatal> {
     let unreadable = |path: &Path, e: &std::io::Error| {
         Fatal::Unreadable(format!(
             "cannot read `{}`: {}",
-            path.display(),
+            escaped(&path.display().to_string()),
             io_reason(e)
         ))
     };
@@ -140,7 +139,7 @@ pub enum Shown {
         path: String,
     },
     /// The document's problems.
-    Problems(Vec<Problem>),
+    Problems(Vec<ReportedProblem>),
 }
 
 #[derive(Debug)]
@@ -204,7 +203,8 @@ pub fn run(sources: &[Source]) -> Report {
 
 impl Report {
     /// The report for people: one line per file, each failure with expected against actual,
-    /// and a last line `N passed, M failed`.
+    /// and a last line `N passed, M failed`. File names, messages and details quote test files
+    /// and are escaped, so none can end its line.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         for f in &self.files {
@@ -215,7 +215,12 @@ impl Report {
             };
             match (f.failed, what) {
                 (0, Some((one, many))) => {
-                    let _ = writeln!(out, "ok    {}  ({})", f.file, counted(f.checks, one, many));
+                    let _ = writeln!(
+                        out,
+                        "ok    {}  ({})",
+                        escaped(&f.file),
+                        counted(f.checks, one, many)
+                    );
                 }
                 (n, Some((one, many))) if f.checks > 0 => {
                     let verb = match f.kind {
@@ -225,18 +230,18 @@ impl Report {
                     let _ = writeln!(
                         out,
                         "FAIL  {}  ({n} of {} {verb})",
-                        f.file,
+                        escaped(&f.file),
                         counted(f.checks, one, many)
                     );
                 }
                 _ => {
-                    let _ = writeln!(out, "FAIL  {}", f.file);
+                    let _ = writeln!(out, "FAIL  {}", escaped(&f.file));
                 }
             }
             for failure in self.failures.get(f.failures.clone()).unwrap_or_default() {
-                let _ = writeln!(out, "      {}", failure.message);
+                let _ = writeln!(out, "      {}", escaped(&failure.message));
                 for line in &failure.detail {
-                    let _ = writeln!(out, "          {line}");
+                    let _ = writeln!(out, "          {}", escaped(line));
                 }
             }
         }
@@ -297,6 +302,28 @@ struct ExpectedError {
     path: String,
 }
 
+/// Why a test file cannot run: what is wrong, in one line, and the document's problems when
+/// it is that the document does not load.
+struct Broken {
+    message: String,
+    problems: Vec<ReportedProblem>,
+}
+
+impl From<String> for Broken {
+    fn from(message: String) -> Self {
+        Broken {
+            message,
+            problems: Vec::new(),
+        }
+    }
+}
+
+impl From<&str> for Broken {
+    fn from(message: &str) -> Self {
+        message.to_owned().into()
+    }
+}
+
 struct FileRun {
     file: String,
     failures: Vec<Failure>,
@@ -307,29 +334,48 @@ impl FileRun {
     fn run(&mut self, path: &Path) -> (CheckKind, usize) {
         match self.try_run(path) {
             Ok(result) => result,
-            Err(message) => {
-                let failure = Failure::file(&self.file, message);
+            Err(Broken { message, problems }) => {
+                let failure = Failure {
+                    detail: problems.iter().map(ReportedProblem::to_line).collect(),
+                    actual: (!problems.is_empty()).then_some(Shown::Problems(problems)),
+                    ..Failure::file(&self.file, message)
+                };
                 self.failures.push(failure);
                 (CheckKind::None, 0)
             }
         }
     }
 
-    fn try_run(&mut self, path: &Path) -> Result<(CheckKind, usize), String> {
-        let text = std::fs::read(path).map_err(|e| format!("cannot read it: {}", io_reason(&e)))?;
+    fn try_run(&mut self, path: &Path) -> Result<(CheckKind, usize), Broken> {
+        let limits = Limits::default();
+        // A test file holds a document and requests; it may be as large as a document.
+        let text = read_file(path, limits.max_document_bytes).map_err(|e| match e {
+            ReadError::Unreadable(e) => format!("cannot read it: {}", io_reason(&e)),
+            ReadError::TooLarge { limit } => format!(
+                "cannot read it: {}: {}",
+                agen_policy_core::Code::LimitExceeded,
+                too_large("test file", limit)
+            ),
+        })?;
         let test: TestFile =
             serde_json::from_slice(&text).map_err(|e| format!("not a valid test file: {e}"))?;
         let document = match (&test.document, &test.document_file) {
-            (Some(doc), None) => doc.get().as_bytes().to_vec(),
+            (Some(doc), None) => Ok(doc.get().as_bytes().to_vec()),
             (None, Some(rel)) => {
                 let doc_path = path.parent().unwrap_or(Path::new("")).join(rel);
-                std::fs::read(&doc_path).map_err(|e| {
-                    format!(
-                        "cannot read its document_file `{}`: {}",
-                        doc_path.display(),
-                        io_reason(&e)
-                    )
-                })?
+                match read_file(&doc_path, limits.max_document_bytes) {
+                    Ok(bytes) => Ok(bytes),
+                    // Too large is a document that does not load, as a core limit would be.
+                    Err(ReadError::TooLarge { limit }) => Err(ReportedProblem::too_large(limit)),
+                    Err(ReadError::Unreadable(e)) => {
+                        return Err(format!(
+                            "cannot read its document_file `{}`: {}",
+                            doc_path.display(),
+                            io_reason(&e)
+                        )
+                        .into())
+                    }
+                }
             }
             (Some(_), Some(_)) => {
                 return Err(
@@ -341,18 +387,19 @@ impl FileRun {
                 return Err("not a valid test file: it needs `document` or `document_file`".into())
             }
         };
-        let loaded = PolicySet::from_slice_with_limits(&document, &Limits::default());
+        let loaded = match document {
+            Ok(bytes) => PolicySet::from_slice_with_limits(&bytes, &limits)
+                .map_err(|e| reported(e.problems())),
+            Err(problem) => Err(vec![problem]),
+        };
         match (test.cases, test.expect_errors) {
             (Some(cases), None) if !cases.is_empty() => {
-                let set = loaded.map_err(|e| {
-                    let mut message = format!(
+                let set = loaded.map_err(|problems| Broken {
+                    message: format!(
                         "the document does not load ({}), so no case can run:",
-                        counted(e.problems().len(), "error", "errors")
-                    );
-                    for p in e.problems() {
-                        let _ = write!(message, "\n          {}", problem_line(p));
-                    }
-                    message
+                        counted(problems.len(), "error", "errors")
+                    ),
+                    problems,
                 })?;
                 for (i, case) in cases.iter().enumerate() {
                     self.check_case(&set, i, case);
@@ -360,7 +407,7 @@ impl FileRun {
                 Ok((CheckKind::Cases, cases.len()))
             }
             (None, Some(expected)) if !expected.is_empty() => {
-                self.check_errors(loaded.err().as_ref().map(|e| e.problems()), &expected)?;
+                self.check_errors(loaded.err().as_deref(), &expected)?;
                 Ok((CheckKind::ExpectedErrors, expected.len()))
             }
             (Some(_), Some(_)) => Err(
@@ -467,9 +514,9 @@ impl FileRun {
     /// Checks that the document failed to load with at least the expected code/path pairs.
     fn check_errors(
         &mut self,
-        problems: Option<&[Problem]>,
+        problems: Option<&[ReportedProblem]>,
         expected: &[ExpectedError],
-    ) -> Result<(), String> {
+    ) -> Result<(), Broken> {
         let Some(problems) = problems else {
             let pairs: Vec<String> = expected
                 .iter()
@@ -478,7 +525,8 @@ impl FileRun {
             return Err(format!(
                 "the document loads, but it must fail with: {}",
                 pairs.join("; ")
-            ));
+            )
+            .into());
         };
         let found: BTreeSet<(&str, &str)> = problems
             .iter()
@@ -492,7 +540,7 @@ impl FileRun {
                 "found {}:",
                 counted(problems.len(), "error", "errors")
             )];
-            detail.extend(problems.iter().map(|p| format!("  {}", problem_line(p))));
+            detail.extend(problems.iter().map(|p| format!("  {}", p.to_line())));
             self.failures.push(Failure {
                 file: self.file.clone(),
                 case: None,
@@ -621,7 +669,7 @@ fn shown_text(shown: &Shown) -> String {
         Shown::ExpectedError { code, path } => format!("{code} at {}", pointer_text(path)),
         Shown::Problems(problems) => problems
             .iter()
-            .map(problem_line)
+            .map(ReportedProblem::to_line)
             .collect::<Vec<_>>()
             .join("; "),
     }

@@ -110,16 +110,14 @@ fn an_invalid_request_exits_2_with_the_core_message() {
 
 #[test]
 fn context_flags_are_checked_by_the_core() {
-    let run = eval_with(&["--context-json", r#"{"a": 1, "a": 2}"#]);
-    assert_message(&run, 2, "at /context/a: duplicate key `a`");
-    let run = eval_with(&["--context-json", "[1]"]);
-    assert_message(&run, 2, "`context` must be an object");
-    let run = eval_with(&["--context-json", "{"]);
-    assert_message(&run, 2, "not JSON");
-    let run = eval_with(&["--context", r#"agent={"type": 1, "type": 2}"#]);
-    assert_message(&run, 2, "duplicate key `type`");
+    let run = eval_with(&["--context-json", r#"a={"b": 1, "b": 2}"#]);
+    assert_message(&run, 2, "at /context/a/b: duplicate key `b`");
+    let run = eval_with(&["--context-json", "a={"]);
+    assert_message(&run, 2, "the value is not JSON");
+    let run = eval_with(&["--context-json", "agent.type=ChatGPT"]);
+    assert_message(&run, 2, "quote a string, or give it with `--context`");
     let deep = format!("x={}{}", "[".repeat(40), "]".repeat(40));
-    let run = eval_with(&["--context", &deep]);
+    let run = eval_with(&["--context-json", &deep]);
     assert_message(&run, 2, "nesting exceeds the limit");
 }
 
@@ -129,7 +127,9 @@ fn malformed_context_flags_exit_2() {
     assert_message(&run, 2, "`--context novalue` must be key=value");
     let run = eval_with(&["--context", "=1"]);
     assert_message(&run, 2, "with a non-empty key");
-    let run = eval_with(&["--context", "a=1", "--context-json", r#"{"a": 2}"#]);
+    let run = eval_with(&["--context-json", "{\"a\": 1}"]);
+    assert_message(&run, 2, "must be key=JSON with a non-empty key");
+    let run = eval_with(&["--context", "a=1", "--context-json", "a=2"]);
     assert_message(&run, 2, "context key `a` is given more than once");
     let run = eval_with(&["--context", "a=1", "--context", "a=1"]);
     assert_message(&run, 2, "context key `a` is given more than once");

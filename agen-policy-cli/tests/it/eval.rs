@@ -81,7 +81,7 @@ fn reasons_other_than_policy() {
 }
 
 #[test]
-fn context_values_are_json_when_they_parse_else_strings() {
+fn context_values_are_strings_and_context_json_values_are_typed() {
     let get_file = [
         "--user",
         "alice",
@@ -90,25 +90,135 @@ fn context_values_are_json_when_they_parse_else_strings() {
         "--tool",
         "get_file",
     ];
-    // `false` is the JSON boolean the targeting compares with.
+    // `false` as JSON is the boolean the targeting compares with.
     let mut args = get_file.to_vec();
-    args.extend(["--context", "agent.trusted=false"]);
+    args.extend(["--context-json", "agent.trusted=false"]);
     assert_eq!(
         eval(&args).stdout,
         "request_approval (policy: drive-untrusted-agents) via approval flow security-review\n"
     );
-    // A quoted JSON string is a string: the targeting does not match and the policy drops out.
-    let mut args = get_file.to_vec();
-    args.extend(["--context", r#"agent.trusted="false""#]);
-    assert_eq!(eval(&args).stdout, "allow (policy: drive-everyone)\n");
-    // So is text that is not JSON.
-    let mut args = get_file.to_vec();
-    args.extend(["--context", "agent.trusted=nope"]);
-    assert_eq!(eval(&args).stdout, "allow (policy: drive-everyone)\n");
+    // `--context` keeps the text: the string "false" does not match and the policy drops out.
+    for value in [
+        "agent.trusted=false",
+        r#"agent.trusted="false""#,
+        "agent.trusted=nope",
+    ] {
+        let mut args = get_file.to_vec();
+        args.extend(["--context", value]);
+        assert_eq!(
+            eval(&args).stdout,
+            "allow (policy: drive-everyone)\n",
+            "{value}"
+        );
+    }
+}
+
+/// A document whose one policy allows agents newer than 2.0.0, and otherwise drops out.
+const SEMVER: &str = r#"{
+  "connectors": [{"id": "c", "tools": [{"name": "t"}]}],
+  "policies": [{"id": "new-agents", "name": "New agents", "connector": "c", "action": "allow",
+                "all_users": true, "tools": "all",
+                "targeting": {"rules": [{"conditions": [
+                  {"attribute": "agent.version", "operator": "semver_gt", "values": ["2.0.0"]}]}],
+                  "otherwise": "none"}}]
+}"#;
+
+#[test]
+fn a_context_version_stays_a_string_for_semver_conditions() {
+    let dir = TempDir::new();
+    let doc = dir.write("semver.json", SEMVER);
+    let request = |flag: &str, value: &str| {
+        let args = [
+            "eval",
+            &doc,
+            "--user",
+            "u",
+            "--connector",
+            "c",
+            "--tool",
+            "t",
+            flag,
+            value,
+        ];
+        let run = agen(&args);
+        assert_eq!(run.code, 0, "{run:?}");
+        run.stdout
+    };
+    // `2.1` is the version "2.1", newer than 2.0.0: not the number 2.1, which no semver
+    // condition can read.
+    assert_eq!(
+        request("--context", "agent.version=2.1"),
+        "allow (policy: new-agents)\n"
+    );
+    assert_eq!(
+        request("--context-json", r#"agent.version="2.1""#),
+        "allow (policy: new-agents)\n"
+    );
+    assert_eq!(
+        request("--context-json", "agent.version=2.1"),
+        "deny (no_policy)\n"
+    );
+    let json = agen(&[
+        "explain",
+        "--format",
+        "json",
+        &doc,
+        "--user",
+        "u",
+        "--connector",
+        "c",
+        "--tool",
+        "t",
+        "--context",
+        "agent.version=2.1",
+    ])
+    .json();
+    assert_eq!(
+        json["policies"][0]["rules"][0]["conditions"][0]["actual"],
+        "2.1"
+    );
 }
 
 #[test]
-fn context_json_objects_are_merged_and_nested_paths_resolve() {
+fn help_says_which_flag_gives_strings_and_which_json() {
+    let run = agen(&["eval", "--help"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let help = run.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    for expected in [
+        "--context <KEY=VALUE> One top-level context key with a string value",
+        "(`agent.version=2.1` is the string \"2.1\")",
+        "--context-json <KEY=JSON> One top-level context key with a JSON value",
+    ] {
+        assert!(help.contains(expected), "{expected} in {help}");
+    }
+}
+
+#[test]
+#[ignore = "the mark is the core's (`PolicyTrace`'s Display marks every candidate `+`, even one \
+            that served `none`); run again once the core marks it `-`"]
+fn explain_marks_a_policy_that_served_none_as_not_applying() {
+    let dir = TempDir::new();
+    let doc = dir.write("semver.json", SEMVER);
+    let run = agen(&[
+        "explain",
+        &doc,
+        "--user",
+        "u",
+        "--connector",
+        "c",
+        "--tool",
+        "t",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("serves none: it does not apply"),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("\n  - new-agents [allow] "), "{run:?}");
+}
+
+#[test]
+fn context_json_values_nest_and_merge_with_context_values() {
     let run = eval(&[
         "--user",
         "bob",
@@ -117,7 +227,7 @@ fn context_json_objects_are_merged_and_nested_paths_resolve() {
         "--tool",
         "delete_contact",
         "--context-json",
-        r#"{"agent": {"type": "Claude"}}"#,
+        r#"agent={"type": "Claude"}"#,
         "--context",
         "request.ip=10.2.3.4",
     ]);
@@ -133,7 +243,7 @@ fn context_json_objects_are_merged_and_nested_paths_resolve() {
         "--tool",
         "create_issue",
         "--context-json",
-        r#"{"agent": {"type": "Claude 3"}}"#,
+        r#"agent={"type": "Claude 3"}"#,
     ]);
     assert_eq!(
         run.stdout, "allow (policy: github-write-engineering, github-write-trusted-agents)\n",

@@ -2,7 +2,9 @@
 //! output and exit code.
 
 mod errors;
+mod escaping;
 mod eval;
+mod limits;
 mod test_command;
 mod validate;
 
