@@ -319,7 +319,7 @@ fn test(paths: &[PathBuf], format: Format) -> Result<Outcome, Fatal> {
     let report = testfile::run(&files);
     let stdout = match format {
         Format::Json => to_json(&report)?,
-        Format::Text => report.to_text(),
+        Format::Text => report.to_text(&|s| escaped(s).into_owned()),
     };
     Ok(Outcome {
         stdout,

@@ -239,7 +239,7 @@ impl fmt::Display for PolicyTrace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mark = if self.determining {
             "*"
-        } else if self.served.is_some() {
+        } else if self.served.as_deref().is_some_and(|s| s != "none") {
             "+"
         } else {
             "-"

@@ -36,9 +36,9 @@ pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<Loaded, LoadError> {
         ck.error(
             Code::LimitExceeded,
             &Path::Root,
+            // A host may hand over only the limit + 1 bytes of a larger input: name no size.
             format!(
-                "document is {} bytes, more than the limit of {}",
-                bytes.len(),
+                "document is larger than the limit of {} bytes",
                 limits.max_document_bytes
             ),
         );

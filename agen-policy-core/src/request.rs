@@ -278,8 +278,7 @@ impl Request {
             return Err(RequestError::new(
                 "",
                 format!(
-                    "request is {} bytes, more than the limit of {}",
-                    bytes.len(),
+                    "request is larger than the limit of {} bytes",
                     limits.max_request_bytes
                 ),
             ));

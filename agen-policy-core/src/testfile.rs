@@ -81,7 +81,8 @@ impl FileReport {
         self.checks().saturating_sub(self.failed)
     }
 
-    fn could_not_run(file: &str, message: String) -> FileReport {
+    /// The report of a file that could not run (unreadable, say): one failure saying why.
+    pub fn not_run(file: &str, message: String) -> FileReport {
         FileReport {
             file: file.to_owned(),
             kind: "none",
@@ -133,13 +134,88 @@ impl FileReport {
         for failure in &self.failures {
             let _ = writeln!(out, "      {}", escape(&failure.message));
             if let Some(expected) = &failure.expected {
-                let _ = writeln!(out, "          expected: {}", escape(&expected.to_string()));
+                let _ = writeln!(out, "          expected: {}", escape(&shown(expected)));
             }
             if let Some(actual) = &failure.actual {
-                let _ = writeln!(out, "          actual:   {}", escape(&actual.to_string()));
+                let _ = writeln!(out, "          actual:   {}", escape(&shown(actual)));
             }
         }
         out
+    }
+}
+
+/// One line for an expectation or an outcome: `action deny, reason policy, policies [p]`, an
+/// error as `error invalid_request at /path: message`, problems as `code at /path: message`.
+fn shown(v: &Value) -> String {
+    const ORDER: [&str; 8] = [
+        "action",
+        "reason",
+        "policies",
+        "approval_flows",
+        "satisfied",
+        "step_up",
+        "code",
+        "path",
+    ];
+    let item = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) if items.iter().all(Value::is_string) => format!(
+            "[{}]",
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    };
+    let at = |path: &str| {
+        if path.is_empty() {
+            String::new()
+        } else {
+            format!(" at {path}")
+        }
+    };
+    match v {
+        Value::Object(m) if m.contains_key("error") => {
+            let code = m.get("error").map(item).unwrap_or_default();
+            let path = m
+                .get("path")
+                .and_then(Value::as_str)
+                .map(at)
+                .unwrap_or_default();
+            match m.get("message").and_then(Value::as_str) {
+                Some(message) => format!("error {code}{path}: {message}"),
+                None => format!("error {code}{path}"),
+            }
+        }
+        Value::Object(m) if m.contains_key("code") && m.contains_key("path") && m.len() == 2 => {
+            let path = m.get("path").and_then(Value::as_str).unwrap_or_default();
+            let path = if path.is_empty() { "the root" } else { path };
+            format!("{} at {path}", m.get("code").map(item).unwrap_or_default())
+        }
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort_by_key(|k| ORDER.iter().position(|o| o == k).unwrap_or(ORDER.len()));
+            keys.iter()
+                .filter_map(|k| Some(format!("{k} {}", item(m.get(k.as_str())?))))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+        Value::Array(problems) if problems.iter().all(|p| p.get("code").is_some()) => problems
+            .iter()
+            .map(|p| {
+                let path = p.get("path").and_then(Value::as_str).unwrap_or_default();
+                let path = if path.is_empty() { "the root" } else { path };
+                format!(
+                    "{} at {path}: {}",
+                    p.get("code").map(item).unwrap_or_default(),
+                    p.get("message").and_then(Value::as_str).unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
     }
 }
 
@@ -221,11 +297,32 @@ struct Step {
 pub fn run_test_file(name: &str, text: &[u8], resolve: &mut Resolver<'_>) -> FileReport {
     match try_run(name, text, resolve) {
         Ok(report) => report,
-        Err(message) => FileReport::could_not_run(name, message),
+        Err(NotRun(message, actual)) => {
+            let mut report = FileReport::not_run(name, message);
+            if let Some(failure) = report.failures.first_mut() {
+                failure.actual = actual;
+            }
+            report
+        }
     }
 }
 
-fn try_run(name: &str, text: &[u8], resolve: &mut Resolver<'_>) -> Result<FileReport, String> {
+/// Why a file could not run: a message, and the problems of a document that does not load.
+struct NotRun(String, Option<Value>);
+
+impl From<String> for NotRun {
+    fn from(message: String) -> Self {
+        NotRun(message, None)
+    }
+}
+
+impl From<&str> for NotRun {
+    fn from(message: &str) -> Self {
+        NotRun(message.to_owned(), None)
+    }
+}
+
+fn try_run(name: &str, text: &[u8], resolve: &mut Resolver<'_>) -> Result<FileReport, NotRun> {
     let test: TestFile =
         serde_json::from_slice(text).map_err(|e| format!("not a valid test file: {e}"))?;
     let document = match (&test.document, &test.document_file) {
@@ -292,15 +389,14 @@ fn try_run(name: &str, text: &[u8], resolve: &mut Resolver<'_>) -> Result<FileRe
                 );
             }
             let set = loaded.map_err(|e| {
-                let mut message = format!(
-                    "the document does not load ({} error{}), so no case can run:",
-                    e.problems().len(),
-                    if e.problems().len() == 1 { "" } else { "s" }
-                );
-                for p in e.problems() {
-                    let _ = write!(message, "\n          {}", problem_line(p));
-                }
-                message
+                let n = e.problems().len();
+                NotRun(
+                    format!(
+                        "the document does not load ({n} error{}), so no case can run",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                    serde_json::to_value(e.problems()).ok(),
+                )
             })?;
             let cases = test.cases.unwrap_or_default();
             report.cases = cases.len();
@@ -349,15 +445,23 @@ fn fail(
     });
 }
 
+/// The fields of a decision a case can expect; `satisfied` and `step_up` only when not empty.
 fn decision_value(d: &OwnedDecision) -> Value {
-    serde_json::json!({
+    let mut v = serde_json::json!({
         "action": d.action,
         "reason": d.reason,
         "policies": d.policies,
         "approval_flows": d.approval_flows,
-        "satisfied": d.satisfied,
-        "step_up": d.step_up,
-    })
+    });
+    if let Some(obj) = v.as_object_mut() {
+        if !d.satisfied.is_empty() {
+            obj.insert("satisfied".into(), serde_json::json!(d.satisfied));
+        }
+        if !d.step_up.is_empty() {
+            obj.insert("step_up".into(), serde_json::json!(d.step_up));
+        }
+    }
+    v
 }
 
 fn error_value(code: &str, path: Option<&str>, message: Option<&str>) -> Value {
@@ -689,7 +793,7 @@ fn check_errors(
     report: &mut FileReport,
     problems: Option<&[Problem]>,
     expected: &[ExpectedError],
-) -> Result<(), String> {
+) -> Result<(), NotRun> {
     let pointer = |p: &str| {
         if p.is_empty() {
             "the root".to_owned()
@@ -705,7 +809,8 @@ fn check_errors(
         return Err(format!(
             "the document loads, but it must fail with: {}",
             pairs.join("; ")
-        ));
+        )
+        .into());
     };
     let found: BTreeSet<(&str, &str)> = problems
         .iter()

@@ -194,8 +194,6 @@ fn help_says_which_flag_gives_strings_and_which_json() {
 }
 
 #[test]
-#[ignore = "the mark is the core's (`PolicyTrace`'s Display marks every candidate `+`, even one \
-            that served `none`); run again once the core marks it `-`"]
 fn explain_marks_a_policy_that_served_none_as_not_applying() {
     let dir = TempDir::new();
     let doc = dir.write("semver.json", SEMVER);

@@ -220,8 +220,8 @@ fn test_files_and_their_documents_are_bounded() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
         run.stdout.contains(
-            "the document does not load (1 error), so no case can run:\n          \
-             limit_exceeded at the root: document is larger than the limit of "
+            "the document does not load (1 error), so no case can run\n          \
+             actual:   limit_exceeded at the root: document is larger than the limit of "
         ),
         "{run:?}"
     );
@@ -237,7 +237,7 @@ fn test_files_and_their_documents_are_bounded() {
     let big_test = sparse(&dir, "big-test.json", 65 * MIB);
     let run = agen_timed(&["test", &big_test, "--format", "json"], Stdio::null());
     assert_eq!(run.code, 1, "{run:?}");
-    let message = &run.json()["failures"][0]["message"];
+    let message = &run.json()["files"][0]["failures"][0]["message"];
     assert_eq!(
         message,
         &format!(

@@ -55,7 +55,11 @@ fn json_output_counts_like_the_text() {
     let (passed, failed) = tally(&text.stdout);
     assert_eq!(json["passed"], passed);
     assert_eq!(json["failed"], failed);
-    assert_eq!(json["failures"], serde_json::json!([]));
+    let files = json["files"].as_array().expect("a report per file");
+    assert!(!files.is_empty());
+    for file in files {
+        assert_eq!(file["failures"], serde_json::json!([]), "{file}");
+    }
 }
 
 /// A test file with one right case and one deliberately wrong one.
@@ -105,7 +109,7 @@ fn a_wrong_expectation_fails_showing_expected_and_actual() {
     let json = agen(&["test", "--format", "json", &file]).json();
     assert_eq!(json["passed"], 1);
     assert_eq!(json["failed"], 1);
-    let failure = &json["failures"][0];
+    let failure = &json["files"][0]["failures"][0];
     assert_eq!(failure["case"], "erin creates");
     assert_eq!(failure["expected"]["action"], "allow");
     assert_eq!(failure["actual"]["action"], "deny");
@@ -260,7 +264,7 @@ fn malformed_test_files_are_failures() {
         (
             "does_not_load.json",
             r#"{"document": {"connectors": 1}, "cases": [{"request": {"user": "u", "connector": "c", "tool": "t"}, "expect": {"action": "deny"}}]}"#,
-            "the document does not load (1 error), so no case can run:",
+            "the document does not load (1 error), so no case can run\n",
         ),
     ];
     for (name, text, expected) in cases {

@@ -222,6 +222,9 @@ impl RawPolicy {
         if let Some(t) = &self.targeting {
             p.insert("targeting".into(), t.clone());
         }
+        if let Some(step_up) = &self.step_up {
+            p.insert("step_up".into(), step_up.clone());
+        }
         match self.flow {
             RawFlow::Absent => {}
             RawFlow::Null => {
