@@ -5,7 +5,9 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
-use agen_policy_core::{Code, Limits, Request, RequestError};
+use agen_policy_core::{
+    arguments_digest_json, parse_timestamp, Auth, Code, Grant, Limits, Request, RequestError,
+};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -131,6 +133,16 @@ pub struct RequestFlags<'a> {
     pub context: &'a [String],
     /// Every `--context-json key=JSON`, in order.
     pub context_json: &'a [String],
+    /// `--now`.
+    pub now: Option<&'a str>,
+    /// `--auth-time`.
+    pub auth_time: Option<&'a str>,
+    /// `--acr`.
+    pub acr: Option<&'a str>,
+    /// Every `--grant FILE`, in order.
+    pub grants: &'a [std::ffi::OsString],
+    /// `--arguments JSON`.
+    pub arguments: Option<&'a str>,
 }
 
 impl RequestFlags<'_> {
@@ -159,17 +171,60 @@ impl RequestFlags<'_> {
             let (key, value) = context_json_pair(pair)?;
             add(key, value, "--context-json")?;
         }
-        Request::builder(self.user, self.connector, self.tool)
+        let mut builder = Request::builder(self.user, self.connector, self.tool)
             .groups(self.groups.iter().cloned())
-            .context_map(context)
-            .build()
-            .map_err(|e| {
-                Fatal::Usage(format!(
-                    "invalid request from the command line: {}",
-                    request_error(&e)
-                ))
-            })
+            .context_map(context);
+        if let Some(now) = self.now {
+            builder = builder.now(timestamp("--now", now)?);
+        }
+        if let Some(time) = self.auth_time {
+            let mut auth = Auth::at(timestamp("--auth-time", time)?);
+            if let Some(acr) = self.acr {
+                auth = auth.with_acr(acr);
+            }
+            builder = builder.auth(auth);
+        }
+        for path in self.grants {
+            builder = builder.grant(grant_file(path)?);
+        }
+        if let Some(json) = self.arguments {
+            let digest = arguments_digest_json(json)
+                .map_err(|e| Fatal::Usage(format!("`--arguments`: {}", request_error(&e))))?;
+            builder = builder.arguments(digest);
+        }
+        builder.build().map_err(|e| {
+            Fatal::Usage(format!(
+                "invalid request from the command line: {}",
+                request_error(&e)
+            ))
+        })
     }
+}
+
+/// A timestamp flag: integer Unix milliseconds, or an RFC 3339 date-time with an offset.
+fn timestamp(flag: &str, text: &str) -> Result<i64, Fatal> {
+    let value = match text.parse::<i64>() {
+        Ok(ms) => Value::from(ms),
+        Err(_) => Value::String(text.to_owned()),
+    };
+    parse_timestamp(&value).ok_or_else(|| {
+        Fatal::Usage(format!(
+            "`{flag} {}` is not a timestamp: give RFC 3339 with an offset \
+             (2026-11-25T10:00:00Z) or integer Unix milliseconds",
+            brief(text)
+        ))
+    })
+}
+
+/// Reads a `--grant` file: one grant as JSON, at most a request's size.
+fn grant_file(path: &std::ffi::OsString) -> Result<Grant, Fatal> {
+    let bytes =
+        read(path, Limits::default().max_request_bytes).map_err(|e| e.into_fatal("grant", path))?;
+    let name = display_name(path);
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Fatal::Usage(format!("the grant in {name} is not JSON: {e}")))?;
+    Grant::from_value(&value, "")
+        .map_err(|e| Fatal::Usage(format!("invalid grant in {name}: {}", request_error(&e))))
 }
 
 /// Parses a SPEC §3 request (a file's contents, or standard input).
@@ -258,6 +313,7 @@ mod tests {
             groups: &[],
             context: &context,
             context_json: &context_json,
+            ..RequestFlags::default()
         }
         .to_request()
     }

@@ -102,12 +102,38 @@ struct RequestArgs {
     #[arg(long, value_name = "KEY=JSON")]
     context_json: Vec<String>,
 
+    /// Evidence (SPEC §7.2): the instant of the request from the host's clock, as RFC 3339
+    /// with an offset or integer Unix milliseconds. `--auth-time` and `--grant` need it.
+    #[arg(long, value_name = "TIME")]
+    now: Option<String>,
+
+    /// Evidence: when the user last authenticated (RFC 3339 or Unix milliseconds).
+    #[arg(long, value_name = "TIME", requires = "now")]
+    auth_time: Option<String>,
+
+    /// Evidence: the class of that authentication (OIDC `acr`).
+    #[arg(long, value_name = "ACR", requires = "auth_time")]
+    acr: Option<String>,
+
+    /// Evidence: an approval grant as JSON (what an approved request's grant is), at most
+    /// 1 MiB; repeatable.
+    #[arg(long = "grant", value_name = "FILE", requires = "now")]
+    grants: Vec<OsString>,
+
+    /// The tool call's arguments as JSON; their digest (`arguments_digest`) goes in the
+    /// request, to match grants bound to them.
+    #[arg(long, value_name = "JSON")]
+    arguments: Option<String>,
+
     /// A whole request as JSON (`{"user": …, "connector": …, "tool": …, "groups": […],
     /// "context": {…}}`), at most 1 MiB; `-` reads standard input.
     #[arg(
         long,
         value_name = "FILE",
-        conflicts_with_all = ["user", "connector", "tool", "groups", "context", "context_json"]
+        conflicts_with_all = [
+            "user", "connector", "tool", "groups", "context", "context_json",
+            "now", "auth_time", "acr", "grants", "arguments"
+        ]
     )]
     request: Option<OsString>,
 }
@@ -351,6 +377,11 @@ fn load(args: &RequestArgs) -> Result<(PolicySet, Request), Fatal> {
             groups: &args.groups,
             context: &args.context,
             context_json: &args.context_json,
+            now: args.now.as_deref(),
+            auth_time: args.auth_time.as_deref(),
+            acr: args.acr.as_deref(),
+            grants: &args.grants,
+            arguments: args.arguments.as_deref(),
         }
         .to_request()?,
     };

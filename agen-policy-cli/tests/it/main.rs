@@ -4,6 +4,7 @@
 mod errors;
 mod escaping;
 mod eval;
+mod evidence;
 mod limits;
 mod test_command;
 mod validate;
