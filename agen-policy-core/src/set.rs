@@ -285,11 +285,13 @@ impl PolicySet {
         // (posting key, policy) pairs, sorted into runs below: one vector, not one per key.
         let mut scoped_pairs: Vec<(u64, u32)> = Vec::new();
         let mut policies = Vec::with_capacity(order.len());
-        for (pi, &source) in order.iter().enumerate() {
+        for &source in &order {
             let Some(p) = document.policies.get(source) else {
                 continue;
             };
-            let pi = to_u32(pi);
+            // INVARIANT: a policy's index is its place in `policies`, taken from what has been
+            // pushed, so every index the postings hold names the policy it was built from.
+            let pi = to_u32(policies.len());
             let compiled_rules = rules.get_mut(source).and_then(Option::take).flatten();
             let otherwise = p
                 .targeting
@@ -510,10 +512,12 @@ impl PolicySet {
                     let postings = self.postings_of(range).iter().copied();
                     if check_exclude {
                         // All-tools policies of the connector, but those excluding this tool.
+                        // INVARIANT: a posting that names no policy stays a candidate, so that
+                        // `decide` meets it and fails closed rather than dropping it here.
                         out.extend(postings.filter(|&p| {
                             self.policies
                                 .get(p as usize)
-                                .is_some_and(|p| p.exclude.binary_search(&tool).is_err())
+                                .is_none_or(|p| p.exclude.binary_search(&tool).is_err())
                         }));
                     } else {
                         out.extend(postings);
@@ -774,6 +778,29 @@ mod tests {
     use super::*;
 
     fn assert_send_sync<T: Send + Sync>() {}
+
+    /// A posting that names no policy (which construction rules out) denies with reason
+    /// `internal` instead of dropping what might have been a `deny`.
+    #[test]
+    fn an_index_miss_denies() {
+        let mut set = PolicySet::from_json(
+            r#"{"connectors": [{"id": "c", "tools": [{"name": "t"}]}],
+                "policies": [{"id": "p", "name": "P", "connector": "c", "action": "allow",
+                              "all_users": true, "tools": ["t"]}]}"#,
+        )
+        .expect("loads");
+        let request = Request::new("u", "c", "t").expect("valid");
+        assert_eq!(set.evaluate(&request).action(), Action::Allow);
+        for data in &mut set.posting_data {
+            *data = 99;
+        }
+        let decision = set.evaluate(&request);
+        assert_eq!(
+            (decision.action(), decision.reason()),
+            (Action::Deny, Reason::Internal)
+        );
+        assert!(decision.policies().is_empty());
+    }
 
     #[test]
     fn policy_set_is_send_and_sync() {
