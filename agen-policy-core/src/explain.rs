@@ -10,7 +10,7 @@ use crate::decision::{Action, OwnedDecision, Reason};
 use crate::json::brief_str;
 use crate::model::{Operator, Policy};
 use crate::request::Request;
-use crate::set::PolicySet;
+use crate::set::{CompiledPolicy, PolicySet};
 
 /// A decision and how it came about. Printable for people ([`fmt::Display`]) and serializable
 /// as JSON.
@@ -53,6 +53,20 @@ pub struct PolicyTrace {
     pub served: Option<String>,
     /// Whether it is one of the decision's determining policies.
     pub determining: bool,
+    /// For a served `step_up` or `request_approval`: the evidence that would satisfy it, and
+    /// whether the request held it (SPEC §7.3).
+    pub evidence: Option<EvidenceTrace>,
+}
+
+/// The evidence a served `step_up` or `request_approval` needs, and whether the request held it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EvidenceTrace {
+    /// What would satisfy it, in words.
+    pub needed: String,
+    /// Whether the request's evidence satisfies it (the policy then counts as `allow`).
+    pub held: bool,
+    /// Why it held or did not, in words.
+    pub because: String,
 }
 
 /// One rule of a targeting.
@@ -138,6 +152,12 @@ impl PolicySet {
                     },
                 );
             }
+            let evidence = match served {
+                Some(a @ ("step_up" | "request_approval")) => {
+                    Some(self.evidence_trace(compiled, a, request))
+                }
+                _ => None,
+            };
             let determining = decision.reason() == Reason::Policy
                 && decision.policies().contains(&policy.id.as_ref());
             policies.push(PolicyTrace {
@@ -154,6 +174,7 @@ impl PolicySet {
                     .map(|t| t.otherwise.as_str().to_owned()),
                 served: served.map(str::to_owned),
                 determining,
+                evidence,
             });
         }
         Explanation {
@@ -168,6 +189,67 @@ impl PolicySet {
             connector: request.connector().to_owned(),
             tool: request.tool().to_owned(),
             policies,
+        }
+    }
+}
+
+impl PolicySet {
+    fn evidence_trace(&self, p: &CompiledPolicy, served: &str, request: &Request) -> EvidenceTrace {
+        let action = if served == "step_up" {
+            Action::StepUp
+        } else {
+            Action::RequestApproval
+        };
+        let held = request
+            .now()
+            .is_some_and(|now| self.satisfies(p, action, request, now));
+        let (needed, because) = match action {
+            Action::StepUp => {
+                let needed = match &p.step_up {
+                    Some(r) if r.acr_values().is_empty() => format!(
+                        "an authentication at most {} s old, of any class",
+                        r.max_age()
+                    ),
+                    Some(r) => format!(
+                        "an authentication at most {} s old, of class {}",
+                        r.max_age(),
+                        r.acr_values().join(" or ")
+                    ),
+                    None => "an authentication".to_owned(),
+                };
+                let because = match (request.now(), request.auth()) {
+                    (None, _) => "the request has no `now`".to_owned(),
+                    (Some(_), None) => "the request has no `auth`".to_owned(),
+                    (Some(now), Some(auth)) => {
+                        let age = i128::from(now) - i128::from(auth.time);
+                        let class = auth.acr.as_deref().unwrap_or("none given");
+                        format!("the authentication is {age} ms old, of class {class}")
+                    }
+                };
+                (needed, because)
+            }
+            _ => {
+                let flow = p.flow.and_then(|f| self.flows.get(f as usize));
+                let needed = match flow {
+                    Some(f) => format!(
+                        "an unexpired grant of flow {f} for this user, connector and tool, \
+                         bound to no arguments or to this request's"
+                    ),
+                    None => "nothing can: the policy names no approval flow".to_owned(),
+                };
+                let because = match (request.now(), request.grants().len()) {
+                    (None, _) => "the request has no `now`".to_owned(),
+                    (Some(_), 0) => "the request carries no grants".to_owned(),
+                    (Some(_), n) if held => format!("one of the request's {n} grants matches"),
+                    (Some(_), n) => format!("none of the request's {n} grants matches"),
+                };
+                (needed, because)
+            }
+        };
+        EvidenceTrace {
+            needed,
+            held,
+            because,
         }
     }
 }
@@ -275,6 +357,15 @@ impl fmt::Display for PolicyTrace {
         }
         if let (Some(otherwise), false) = (&self.otherwise, self.rules.iter().any(|r| r.matched)) {
             writeln!(f, "      no rule matches: otherwise {otherwise}")?;
+        }
+        if let Some(e) = &self.evidence {
+            writeln!(
+                f,
+                "      evidence needed: {}; {}: {}",
+                e.needed,
+                if e.held { "held" } else { "not held" },
+                e.because
+            )?;
         }
         match self.served.as_deref() {
             Some("none") => writeln!(f, "      serves none: it does not apply")?,

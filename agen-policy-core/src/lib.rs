@@ -77,7 +77,7 @@ pub use digest::{arguments_digest, arguments_digest_json, canonical_json};
 pub use engine::Engine;
 pub use error::{Code, LoadError, Problem, RequestError};
 pub use evidence::{parse_timestamp, Auth, Grant, Millis, StepUpRequirement, MAX_GRANTS};
-pub use explain::{ConditionTrace, Explanation, PolicyTrace, RuleTrace};
+pub use explain::{ConditionTrace, EvidenceTrace, Explanation, PolicyTrace, RuleTrace};
 pub use limits::Limits;
 pub use request::{Request, RequestBuilder};
 pub use set::PolicySet;

@@ -44,7 +44,7 @@ pub struct PolicySet {
     /// Sorted by id, so candidates collected in index order are already in byte order.
     pub(crate) policies: Vec<CompiledPolicy>,
     /// Approval flow ids sorted, so flow indices sort like the ids.
-    flows: Vec<Box<str>>,
+    pub(crate) flows: Vec<Box<str>>,
     /// The distinct attributes conditions read (`CompiledCondition::attribute` indexes it).
     attributes: Vec<Attribute>,
     /// Per slot, the policies that apply to every user.
@@ -96,7 +96,7 @@ pub(crate) struct CompiledPolicy {
     /// Whether it can serve `step_up` or `request_approval`, which evidence may satisfy.
     may_need_evidence: bool,
     /// Its effective step-up requirement, when it can serve `step_up`.
-    step_up: Option<Box<StepUpRequirement>>,
+    pub(crate) step_up: Option<Box<StepUpRequirement>>,
     /// For `all: true` policies: the excluded tools of its connector, sorted.
     exclude: Box<[u32]>,
     /// Its index in `document.policies`.
@@ -666,7 +666,13 @@ impl PolicySet {
 
     /// Whether the request's evidence satisfies the `step_up` or `request_approval` that `p`
     /// served (SPEC §7.3).
-    fn satisfies(&self, p: &CompiledPolicy, served: Action, request: &Request, now: i64) -> bool {
+    pub(crate) fn satisfies(
+        &self,
+        p: &CompiledPolicy,
+        served: Action,
+        request: &Request,
+        now: i64,
+    ) -> bool {
         match served {
             Action::StepUp => match (&p.step_up, request.auth()) {
                 (Some(requirement), Some(auth)) => requirement.satisfied_by(auth, now),

@@ -2,7 +2,7 @@
 //! tests running in parallel do not disturb each other) sees zero allocations while a prepared
 //! request with 8 groups and 8 context attributes is evaluated, over every operator.
 
-use agen_policy_core::{Action, PolicySet, Request};
+use agen_policy_core::{Action, Auth, Grant, PolicySet, Request};
 use serde_json::json;
 
 /// Allocations made by this thread while `f` runs (`allocation-counter` swaps in a counting
@@ -91,6 +91,52 @@ fn evaluate_does_not_allocate() {
     // (so the targeted policy allows, beside the user's and the group's), and `delete_repository`
     // needs approval through the group policy while `everyone` allows.
     assert_eq!(actions, [(Action::StepUp, 1), (Action::RequestApproval, 1)]);
+}
+
+/// A request carrying `auth` and two grants is decided without allocating either, and the
+/// evidence does its work: the step-up and the approval are both satisfied.
+#[test]
+fn evaluate_with_evidence_does_not_allocate() {
+    let set = PolicySet::from_json(&document()).expect("the document loads");
+    let grant = |id: &str, tool: &str| Grant {
+        id: id.into(),
+        flow: "review".into(),
+        user: "alice".into(),
+        connector: "github".into(),
+        tool: tool.into(),
+        arguments: None,
+        expires: 10_000,
+        approvers: vec!["bob".into()],
+    };
+    let with_evidence = |tool: &str| {
+        let plain = request(tool);
+        Request::builder(plain.user(), plain.connector(), plain.tool())
+            .groups(plain.groups().iter().cloned())
+            .context_map(plain.context().clone())
+            .now(5_000)
+            .auth(Auth::at(4_000).with_acr("mfa"))
+            .grant(grant("apr-1", "create_issue"))
+            .grant(grant("apr-2", "delete_repository"))
+            .build()
+            .expect("a valid request")
+    };
+    let issue = with_evidence("create_issue");
+    let delete = with_evidence("delete_repository");
+    let _ = set.evaluate(&issue);
+    let _ = set.evaluate(&delete);
+    let mut seen = Vec::with_capacity(2);
+    let n = allocations_during(|| {
+        for _ in 0..100 {
+            let d = set.evaluate(&issue);
+            let e = set.evaluate(&delete);
+            if seen.is_empty() {
+                seen.push((d.action(), d.satisfied().len()));
+                seen.push((e.action(), e.satisfied().len()));
+            }
+        }
+    });
+    assert_eq!(n, 0, "evaluate allocated {n} times");
+    assert_eq!(seen, [(Action::Allow, 1), (Action::Allow, 1)]);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 mod alloc;
 mod conformance;
+mod evidence;
 mod generators;
 mod limits;
 mod props;
