@@ -1,11 +1,17 @@
 //! Every conversion between Python values and the core's types, and the Python exceptions the
-//! core's errors become. Conversions check types only: what a value means is the core's call.
+//! core's errors become.
+//!
+//! Conversions check Python types and bound their own work; what a value means (an empty id, a
+//! context nested too deep, a field a request may not have) is the core's call: every request is
+//! built by the core's `RequestBuilder` or `Request::from_*_with_limits`, under one [`Limits`].
 
 use std::borrow::Cow;
-use std::io::Write as _;
+use std::fs::File;
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use agen_policy_core::{self as core, Limits};
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{
@@ -21,9 +27,18 @@ const ERRORS: &str = "agen_policy._errors";
 /// The Python module that defines `Action` and `Reason`.
 const TYPES: &str = "agen_policy._types";
 
+/// The bounds every document and request of the package is held to: the core's defaults.
+static LIMITS: LazyLock<Limits> = LazyLock::new(Limits::default);
+
+pub(crate) fn limits() -> &'static Limits {
+    &LIMITS
+}
+
 static POLICY_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static DOCUMENT_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static REQUEST_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static FILE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static ARGUMENT_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 /// The members of `Action`, in the order of [`core::Action::ALL`].
 static ACTIONS: PyOnceLock<Vec<Py<PyAny>>> = PyOnceLock::new();
 /// The members of `Reason`, in the order of [`core::Reason::ALL`].
@@ -41,7 +56,9 @@ pub(crate) enum Invalid {
         tokens: Vec<String>,
         message: String,
     },
-    /// Containers nested deeper than the limit.
+    /// More than `max` bytes as JSON text: the conversion stopped there.
+    TooLarge { max: usize },
+    /// Containers of a document nested deeper than the limit.
     TooDeep { max: usize },
 }
 
@@ -60,7 +77,8 @@ impl Invalid {
         self
     }
 
-    /// The JSON Pointer of the offending value below `prefix`.
+    /// The JSON Pointer of the offending value below `prefix`. The core escapes its own paths;
+    /// it has no public escaper for the values only the binding can refuse.
     fn pointer(tokens: &[String], prefix: &str) -> String {
         let mut out = String::from(prefix);
         for token in tokens.iter().rev() {
@@ -76,18 +94,15 @@ impl Invalid {
         out
     }
 
-    /// As a rejected request: the offending value's pointer below `prefix`, or the core's
-    /// wording for a context nested too deep.
+    /// As a rejected request: the offending value's pointer below `prefix`.
     fn into_request(self, prefix: &str) -> Failure {
         match self {
             Invalid::Value { tokens, message } => Failure::Request {
                 path: Invalid::pointer(&tokens, prefix),
                 message,
             },
-            Invalid::TooDeep { max } => Failure::Request {
-                path: "/context".to_owned(),
-                message: format!("context nesting exceeds the limit of {max} levels"),
-            },
+            Invalid::TooLarge { max } => too_large_request(max),
+            Invalid::TooDeep { max } => context_too_deep(max),
         }
     }
 
@@ -99,6 +114,7 @@ impl Invalid {
                 Invalid::pointer(&tokens, ""),
                 message,
             ),
+            Invalid::TooLarge { max } => too_large_document(max),
             Invalid::TooDeep { max } => Problem::new(
                 core::Code::LimitExceeded.as_str(),
                 String::new(),
@@ -108,11 +124,33 @@ impl Invalid {
     }
 }
 
+fn too_large_request(max: usize) -> Failure {
+    Failure::Request {
+        path: String::new(),
+        message: format!("request is more than the limit of {max} bytes as JSON text"),
+    }
+}
+
+fn context_too_deep(max: usize) -> Failure {
+    Failure::Request {
+        path: "/context".to_owned(),
+        message: format!("context nesting exceeds the limit of {max} levels"),
+    }
+}
+
+fn too_large_document(max: usize) -> Problem {
+    Problem::new(
+        core::Code::LimitExceeded.as_str(),
+        String::new(),
+        format!("document is more than the limit of {max} bytes"),
+    )
+}
+
 /// A request that could not be made, before it becomes a Python exception.
 pub(crate) enum Failure {
     /// An invalid request: `RequestError`.
     Request { path: String, message: String },
-    /// Any other Python error, raised as it is.
+    /// A Python error raised by the caller's own code (an iterator they passed), raised as it is.
     Python(PyErr),
 }
 
@@ -137,27 +175,52 @@ impl Failure {
         match self {
             Failure::Python(e) => e,
             Failure::Request { path, message } => {
-                match REQUEST_ERROR.import(py, ERRORS, "RequestError") {
-                    Ok(cls) => match cls.call1((message, path, index)) {
-                        Ok(instance) => PyErr::from_value(instance),
-                        Err(e) => e,
-                    },
-                    Err(e) => e,
-                }
+                raise(py, &REQUEST_ERROR, "RequestError", (message, path, index))
             }
         }
     }
 }
 
-/// A `PolicyError` for a failure inside the engine (a caught panic).
-pub(crate) fn internal_error(py: Python<'_>, what: &str) -> PyErr {
-    match POLICY_ERROR.import(py, ERRORS, "PolicyError") {
-        Ok(cls) => PyErr::from_type(
-            cls.clone(),
-            format!("internal error in agen_policy: {what}"),
-        ),
+/// An instance of one of the package's exception classes, made with `args`; if even that fails
+/// (the module cannot be imported), the error that says why.
+fn raise<'py, A>(py: Python<'py>, cell: &PyOnceLock<Py<PyType>>, name: &str, args: A) -> PyErr
+where
+    A: pyo3::call::PyCallArgs<'py>,
+{
+    match cell.import(py, ERRORS, name) {
+        Ok(cls) => match cls.call1(args) {
+            Ok(instance) => PyErr::from_value(instance),
+            Err(e) => e,
+        },
         Err(e) => e,
     }
+}
+
+/// A `PolicyError` for a failure inside the engine (a caught panic).
+pub(crate) fn internal_error(py: Python<'_>, what: &str) -> PyErr {
+    raise(
+        py,
+        &POLICY_ERROR,
+        "PolicyError",
+        (format!("internal error in agen_policy: {what}"),),
+    )
+}
+
+/// An `ArgumentError` (a `PolicyError` and a `TypeError`): an argument of the wrong kind that is
+/// neither a request nor a document.
+pub(crate) fn argument_error(py: Python<'_>, message: String) -> PyErr {
+    raise(py, &ARGUMENT_ERROR, "ArgumentError", (message,))
+}
+
+/// A `PolicyFileError` (a `PolicyError` and an `OSError`) for a file that cannot be read.
+fn file_error(py: Python<'_>, path: &Path, e: &std::io::Error) -> PyErr {
+    let message = format!("cannot read `{}`: {e}", path.display());
+    raise(
+        py,
+        &FILE_ERROR,
+        "PolicyFileError",
+        (message, path.as_os_str(), e.raw_os_error()),
+    )
 }
 
 /// A `DocumentError` carrying every problem and warning.
@@ -186,7 +249,7 @@ pub(crate) fn load_error(py: Python<'_>, e: &core::LoadError) -> PyErr {
     )
 }
 
-/// A document that could not be turned into JSON: one problem, raised like a load error.
+/// A document refused before the core saw it: one problem, raised like a load error.
 pub(crate) fn unconvertible_document(py: Python<'_>, problem: Problem) -> PyErr {
     let message = format!("invalid policy document (1 problem)\n  {problem}");
     document_error(py, message, vec![problem], Vec::new())
@@ -204,120 +267,229 @@ pub(crate) fn problem_tuple(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Arguments
+
+/// A `str` argument, or `ArgumentError` naming it.
+pub(crate) fn str_argument<'a>(obj: &'a Bound<'_, PyAny>, name: &str) -> PyResult<&'a str> {
+    let py = obj.py();
+    let Ok(s) = obj.cast::<PyString>() else {
+        return Err(argument_error(
+            py,
+            format!("`{name}` must be a str, not {}", type_name(obj)),
+        ));
+    };
+    s.to_str().map_err(|_| {
+        argument_error(
+            py,
+            format!("`{name}` holds a lone surrogate, which has no UTF-8 form"),
+        )
+    })
+}
+
+/// A file system path given as `str`, `bytes` or `os.PathLike`, or `ArgumentError`.
+pub(crate) fn path(obj: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
+    let py = obj.py();
+    // `os.fsdecode` takes every kind of path Python's own `open` takes.
+    py.import("os")?
+        .call_method1("fsdecode", (obj,))
+        .and_then(|decoded| decoded.extract::<PathBuf>())
+        .map_err(|_| {
+            argument_error(
+                py,
+                format!(
+                    "a path must be a str, bytes or os.PathLike, not {}",
+                    type_name(obj)
+                ),
+            )
+        })
+}
+
+// ---------------------------------------------------------------------------------------------
 // Documents
+
+/// Reads a document file, at most one byte more than the limit: a bigger file (or an endless
+/// one such as `/dev/zero`) is refused with `limit_exceeded` after that much, never read whole.
+/// Runs without the GIL.
+pub(crate) fn read_document(py: Python<'_>, path: &Path) -> PyResult<Vec<u8>> {
+    let max = limits().max_document_bytes;
+    let read = py.detach(|| -> std::io::Result<Vec<u8>> {
+        let file = File::open(path)?;
+        let cap = max.saturating_add(1);
+        // The size a regular file says it has, to allocate once; nothing relies on it.
+        let hint = file
+            .metadata()
+            .map_or(0, |m| usize::try_from(m.len()).unwrap_or(usize::MAX));
+        let mut bytes = Vec::with_capacity(hint.min(cap));
+        file.take(u64::try_from(cap).unwrap_or(u64::MAX))
+            .read_to_end(&mut bytes)?;
+        Ok(bytes)
+    });
+    match read {
+        Err(e) => Err(file_error(py, path, &e)),
+        Ok(bytes) if bytes.len() > max => Err(unconvertible_document(py, too_large_document(max))),
+        Ok(bytes) => Ok(bytes),
+    }
+}
 
 /// The UTF-8 bytes of JSON text given as `str` or `bytes`.
 pub(crate) fn text<'a>(obj: &'a Bound<'_, PyAny>) -> Result<&'a [u8], TextError> {
     if let Ok(s) = obj.cast::<PyString>() {
+        // A `str` of more characters than the limit has more UTF-8 bytes too: refused before
+        // it is encoded.
+        let max = limits().max_document_bytes;
+        if s.len().is_ok_and(|chars| chars > max) {
+            return Err(TextError::TooLarge);
+        }
         return s
             .to_str()
             .map(str::as_bytes)
             .map_err(|_| TextError::NotUnicode);
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
+        // The core checks the length before it reads a byte.
         return Ok(b.as_bytes());
     }
     Err(TextError::WrongType(type_name(obj)))
 }
 
-/// Why [`text`] failed.
+/// Why [`text`] failed; each is a document that does not load.
 pub(crate) enum TextError {
-    /// Neither `str` nor `bytes`: a programming error, `TypeError`.
+    /// Neither `str` nor `bytes`.
     WrongType(String),
-    /// A `str` that cannot be UTF-8 (a lone surrogate): not a document.
+    /// A `str` that cannot be UTF-8 (a lone surrogate).
     NotUnicode,
+    /// More than the limit.
+    TooLarge,
 }
 
 impl TextError {
-    /// The exception: `TypeError` for a wrong type, `DocumentError` for unencodable text.
-    pub(crate) fn into_pyerr(self, py: Python<'_>) -> PyErr {
+    pub(crate) fn problem(&self) -> Problem {
         match self {
-            TextError::WrongType(t) => {
-                PyTypeError::new_err(format!("expected JSON text as str or bytes, not {t}"))
-            }
-            TextError::NotUnicode => unconvertible_document(py, Self::not_unicode_problem()),
+            TextError::WrongType(t) => Problem::new(
+                core::Code::InvalidDocument.as_str(),
+                String::new(),
+                format!("expected JSON text as str or bytes, not {t}"),
+            ),
+            TextError::NotUnicode => Problem::new(
+                core::Code::InvalidDocument.as_str(),
+                String::new(),
+                "not JSON: the text holds a lone surrogate, which has no UTF-8 form".to_owned(),
+            ),
+            TextError::TooLarge => too_large_document(limits().max_document_bytes),
         }
     }
 
-    pub(crate) fn not_unicode_problem() -> Problem {
-        Problem::new(
-            core::Code::InvalidDocument.as_str(),
-            String::new(),
-            "not JSON: the text holds a lone surrogate, which has no UTF-8 form".to_owned(),
-        )
+    /// The `DocumentError` to raise.
+    pub(crate) fn into_pyerr(self, py: Python<'_>) -> PyErr {
+        unconvertible_document(py, self.problem())
     }
 }
 
 /// Writes a document given as Python values (dicts, lists, strings, numbers, booleans, `None`)
-/// as JSON text, keeping the order of dict keys so problems come in document order.
+/// as JSON text, keeping the order of dict keys so problems come in document order. Stops at
+/// the document size and depth limits.
 pub(crate) fn document_json(obj: &Bound<'_, PyAny>) -> Result<Vec<u8>, Problem> {
-    let mut out = Vec::with_capacity(4096);
-    write_json(obj, &mut out, 1, Limits::default().max_document_depth)
-        .map_err(Invalid::into_problem)?;
-    Ok(out)
+    let mut writer = JsonWriter {
+        out: Vec::with_capacity(4096),
+        max_bytes: limits().max_document_bytes,
+        max_depth: limits().max_document_depth,
+    };
+    writer.write(obj, 1).map_err(Invalid::into_problem)?;
+    Ok(writer.out)
 }
 
-/// Writes one value; `level` is its nesting level if it is a container (the root is 1).
-fn write_json(
-    obj: &Bound<'_, PyAny>,
-    out: &mut Vec<u8>,
-    level: usize,
-    max: usize,
-) -> Result<(), Invalid> {
-    if let Ok(s) = obj.cast::<PyString>() {
+struct JsonWriter {
+    out: Vec<u8>,
+    max_bytes: usize,
+    max_depth: usize,
+}
+
+impl JsonWriter {
+    /// Fails once the text would have more than `max_bytes` bytes.
+    fn room(&self, more: usize) -> Result<(), Invalid> {
+        if self.out.len().saturating_add(more) > self.max_bytes {
+            Err(Invalid::TooLarge {
+                max: self.max_bytes,
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) -> Result<(), Invalid> {
+        self.room(bytes.len())?;
+        self.out.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Writes one value; `level` is its nesting level if it is a container (the root is 1).
+    fn write(&mut self, obj: &Bound<'_, PyAny>, level: usize) -> Result<(), Invalid> {
+        if let Ok(s) = obj.cast::<PyString>() {
+            return self.string(s);
+        }
+        if let Ok(b) = obj.cast::<PyBool>() {
+            return self.push(if b.is_true() { b"true" } else { b"false" });
+        }
+        if obj.is_none() {
+            return self.push(b"null");
+        }
+        if obj.cast::<PyInt>().is_ok() || obj.cast::<PyFloat>().is_ok() {
+            let Value::Number(n) = number(obj)? else {
+                return Err(Invalid::value("not a number"));
+            };
+            write!(self.out, "{n}").map_err(|e| Invalid::value(e.to_string()))?;
+            return self.room(0);
+        }
+        if let Ok(dict) = obj.cast::<PyDict>() {
+            if level > self.max_depth {
+                return Err(Invalid::TooDeep {
+                    max: self.max_depth,
+                });
+            }
+            self.push(b"{")?;
+            for (i, (k, v)) in dict.iter().enumerate() {
+                let Ok(key) = k.cast::<PyString>() else {
+                    return Err(non_string_key(&k));
+                };
+                if i > 0 {
+                    self.push(b",")?;
+                }
+                self.string(key)?;
+                self.push(b":")?;
+                let token = key.to_str().map_err(|_| not_unicode())?;
+                self.write(&v, level + 1).map_err(|e| e.under(token))?;
+            }
+            return self.push(b"}");
+        }
+        if let Some(items) = Items::of(obj) {
+            if level > self.max_depth {
+                return Err(Invalid::TooDeep {
+                    max: self.max_depth,
+                });
+            }
+            self.push(b"[")?;
+            for (i, item) in items.enumerate() {
+                if i > 0 {
+                    self.push(b",")?;
+                }
+                self.write(&item, level + 1)
+                    .map_err(|e| e.under(i.to_string()))?;
+            }
+            return self.push(b"]");
+        }
+        Err(unsupported(obj))
+    }
+
+    fn string(&mut self, s: &Bound<'_, PyString>) -> Result<(), Invalid> {
+        // Characters first: no string longer than the room left is encoded.
+        if let Ok(chars) = s.len() {
+            self.room(chars.saturating_add(2))?;
+        }
         let s = s.to_str().map_err(|_| not_unicode())?;
-        return write_str(out, s);
+        self.room(s.len().saturating_add(2))?;
+        serde_json::to_writer(&mut self.out, s).map_err(|e| Invalid::value(e.to_string()))?;
+        self.room(0)
     }
-    if let Ok(b) = obj.cast::<PyBool>() {
-        out.extend_from_slice(if b.is_true() { b"true" } else { b"false" });
-        return Ok(());
-    }
-    if obj.is_none() {
-        out.extend_from_slice(b"null");
-        return Ok(());
-    }
-    if obj.cast::<PyInt>().is_ok() || obj.cast::<PyFloat>().is_ok() {
-        let Value::Number(n) = number(obj)? else {
-            return Err(Invalid::value("not a number"));
-        };
-        return write!(out, "{n}").map_err(|e| Invalid::value(e.to_string()));
-    }
-    if let Ok(dict) = obj.cast::<PyDict>() {
-        if level > max {
-            return Err(Invalid::TooDeep { max });
-        }
-        out.push(b'{');
-        for (i, (k, v)) in dict.iter().enumerate() {
-            let key = key_str(&k)?;
-            if i > 0 {
-                out.push(b',');
-            }
-            write_str(out, key)?;
-            out.push(b':');
-            write_json(&v, out, level + 1, max).map_err(|e| e.under(key))?;
-        }
-        out.push(b'}');
-        return Ok(());
-    }
-    if let Some(items) = sequence(obj) {
-        if level > max {
-            return Err(Invalid::TooDeep { max });
-        }
-        out.push(b'[');
-        for (i, item) in items.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_json(item, out, level + 1, max).map_err(|e| e.under(i.to_string()))?;
-        }
-        out.push(b']');
-        return Ok(());
-    }
-    Err(unsupported(obj))
-}
-
-fn write_str(out: &mut Vec<u8>, s: &str) -> Result<(), Invalid> {
-    serde_json::to_writer(out, s).map_err(|e| Invalid::value(e.to_string()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -335,7 +507,7 @@ pub(crate) fn request_arguments(
     request_from_args(user, connector, tool, groups, context).map_err(|e| e.into_pyerr(py, None))
 }
 
-/// A request from `evaluate`'s arguments.
+/// A request from `evaluate`'s arguments, built by the core's `RequestBuilder`.
 pub(crate) fn request_from_args(
     user: &Bound<'_, PyAny>,
     connector: &Bound<'_, PyAny>,
@@ -343,13 +515,19 @@ pub(crate) fn request_from_args(
     groups: Option<&Bound<'_, PyAny>>,
     context: Option<&Bound<'_, PyAny>>,
 ) -> Result<core::Request, Failure> {
+    let mut c = Converter::new(limits());
+    // What the request's JSON text would hold besides the values: `{"user":,"connector":,...}`.
+    let large = |e: Invalid| e.into_request("");
+    c.charge(r#"{"user":,"connector":,"tool":}"#.len())
+        .map_err(large)?;
     let mut builder = core::Request::builder(
-        field_str(user, "user")?,
-        field_str(connector, "connector")?,
-        field_str(tool, "tool")?,
+        c.id(user, "user")?,
+        c.id(connector, "connector")?,
+        c.id(tool, "tool")?,
     );
     if let Some(groups) = groups.filter(|g| !g.is_none()) {
-        builder = builder.groups(group_ids(groups)?);
+        c.charge(r#","groups":"#.len()).map_err(large)?;
+        builder = builder.groups(c.groups(groups)?);
     }
     if let Some(context) = context.filter(|c| !c.is_none()) {
         let Ok(dict) = context.cast::<PyDict>() else {
@@ -358,141 +536,270 @@ pub(crate) fn request_from_args(
                 message: format!("`context` must be a dict, not {}", type_name(context)),
             });
         };
-        let map = object(dict, 1, Limits::default().max_context_depth)
-            .map_err(|e| e.into_request("/context"))?;
+        c.charge(r#","context":"#.len()).map_err(large)?;
+        // The context object is level 1, as the core counts.
+        let map = c.object(dict, 1).map_err(|e| e.into_request("/context"))?;
         builder = builder.context_map(map);
     }
-    Ok(builder.build()?)
+    c.finish(builder.build_with_limits(limits()))
 }
 
 /// A request given whole: a dict (or any JSON-like value, which the core then judges), or JSON
 /// text as `str` or `bytes`.
 pub(crate) fn request(obj: &Bound<'_, PyAny>) -> Result<core::Request, Failure> {
+    let max = limits().max_request_bytes;
     if let Ok(s) = obj.cast::<PyString>() {
+        // More characters than the limit are more bytes too: refused before encoding.
+        if s.len().is_ok_and(|chars| chars > max) {
+            return Err(too_large_request(max));
+        }
         let s = s.to_str().map_err(|_| Failure::Request {
             path: String::new(),
             message: "not JSON: the text holds a lone surrogate, which has no UTF-8 form"
                 .to_owned(),
         })?;
-        return Ok(core::Request::from_json(s)?);
+        return Ok(core::Request::from_slice_with_limits(
+            s.as_bytes(),
+            limits(),
+        )?);
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
         return Ok(core::Request::from_slice_with_limits(
             b.as_bytes(),
-            &Limits::default(),
+            limits(),
         )?);
     }
+    let mut c = Converter::new(limits());
     // The request object is level 0, so its context is level 1 as the core counts.
-    let value =
-        to_value(obj, 0, Limits::default().max_context_depth).map_err(|e| e.into_request(""))?;
-    Ok(core::Request::from_value(&value)?)
+    let value = c.value(obj, 0).map_err(|e| e.into_request(""))?;
+    c.finish(core::Request::from_value_with_limits(&value, limits()))
 }
 
-fn field_str(obj: &Bound<'_, PyAny>, name: &str) -> Result<String, Failure> {
-    let Ok(s) = obj.cast::<PyString>() else {
-        return Err(Failure::Request {
-            path: format!("/{name}"),
-            message: format!("`{name}` must be a string, not {}", type_name(obj)),
-        });
-    };
-    match s.to_str() {
-        Ok(s) => Ok(s.to_owned()),
-        Err(_) => Err(Failure::Request {
-            path: format!("/{name}"),
-            message: format!("`{name}` holds a lone surrogate, which has no UTF-8 form"),
-        }),
-    }
+/// Converts a request's Python values into the core's JSON values, within the request's bounds.
+///
+/// Every value is charged at least the bytes its compact JSON text takes (a string its UTF-8
+/// bytes and quotes, a number one byte...), so a request refused for its size here would be
+/// refused as JSON text too, and converting a huge value stops after `max_request_bytes`.
+/// Containers nested deeper than the limit are not descended into: the conversion never
+/// recurses more than `max_context_depth + 1` levels, whatever the value (a cycle included).
+struct Converter {
+    max_bytes: usize,
+    left: usize,
+    max_depth: usize,
+    /// Set when a container deeper than the limit was replaced by an empty one.
+    truncated: bool,
 }
 
-/// Group ids from a list, tuple, set or frozenset of strings.
-fn group_ids(obj: &Bound<'_, PyAny>) -> Result<Vec<String>, Failure> {
-    let collection = obj.cast::<PyList>().is_ok()
-        || obj.cast::<PyTuple>().is_ok()
-        || obj.cast::<PySet>().is_ok()
-        || obj.cast::<PyFrozenSet>().is_ok();
-    if !collection {
-        return Err(Failure::Request {
-            path: "/groups".to_owned(),
-            message: format!(
-                "`groups` must be a list of group ids, not {}",
-                type_name(obj)
-            ),
-        });
+impl Converter {
+    fn new(limits: &Limits) -> Self {
+        Converter {
+            max_bytes: limits.max_request_bytes,
+            left: limits.max_request_bytes,
+            max_depth: limits.max_context_depth,
+            truncated: false,
+        }
     }
-    let mut out = Vec::new();
-    for (i, item) in obj.try_iter()?.enumerate() {
-        let item = item?;
-        let Ok(s) = item.cast::<PyString>() else {
+
+    fn charge(&mut self, bytes: usize) -> Result<(), Invalid> {
+        match self.left.checked_sub(bytes) {
+            Some(left) => {
+                self.left = left;
+                Ok(())
+            }
+            None => Err(Invalid::TooLarge {
+                max: self.max_bytes,
+            }),
+        }
+    }
+
+    /// The text of a `str`, charged; no longer string than the budget left is encoded.
+    fn text<'a>(&mut self, s: &'a Bound<'_, PyString>) -> Result<&'a str, Invalid> {
+        let chars = s.len().unwrap_or(0);
+        self.charge(chars.saturating_add(2))?;
+        let text = s.to_str().map_err(|_| not_unicode())?;
+        // A character of more than one UTF-8 byte costs its other bytes too.
+        self.charge(text.len().saturating_sub(chars))?;
+        Ok(text)
+    }
+
+    /// The core's request, unless a value was cut short.
+    fn finish(
+        self,
+        built: Result<core::Request, core::RequestError>,
+    ) -> Result<core::Request, Failure> {
+        let request = built?;
+        // INVARIANT: a request whose conversion dropped a too-deep value is never evaluated.
+        // The core refuses it for its depth (above); should the two ever count levels
+        // differently, it is refused here all the same.
+        if self.truncated {
+            return Err(context_too_deep(self.max_depth));
+        }
+        Ok(request)
+    }
+
+    /// One of the request's ids (`user`, `connector`, `tool`).
+    fn id(&mut self, obj: &Bound<'_, PyAny>, name: &str) -> Result<String, Failure> {
+        let Ok(s) = obj.cast::<PyString>() else {
             return Err(Failure::Request {
-                path: format!("/groups/{i}"),
-                message: format!("a group id must be a string, not {}", type_name(&item)),
+                path: format!("/{name}"),
+                message: format!("`{name}` must be a string, not {}", type_name(obj)),
             });
         };
-        let s = s.to_str().map_err(|_| Failure::Request {
-            path: format!("/groups/{i}"),
-            message: "a group id holds a lone surrogate, which has no UTF-8 form".to_owned(),
-        })?;
-        out.push(s.to_owned());
+        match self.text(s) {
+            Ok(s) => Ok(s.to_owned()),
+            Err(Invalid::Value { .. }) => Err(Failure::Request {
+                path: format!("/{name}"),
+                message: format!("`{name}` holds a lone surrogate, which has no UTF-8 form"),
+            }),
+            Err(e) => Err(e.into_request("")),
+        }
     }
-    Ok(out)
+
+    /// Group ids from a list, tuple, set or frozenset of strings.
+    fn groups(&mut self, obj: &Bound<'_, PyAny>) -> Result<Vec<String>, Failure> {
+        let collection = obj.cast::<PyList>().is_ok()
+            || obj.cast::<PyTuple>().is_ok()
+            || obj.cast::<PySet>().is_ok()
+            || obj.cast::<PyFrozenSet>().is_ok();
+        if !collection {
+            return Err(Failure::Request {
+                path: "/groups".to_owned(),
+                message: format!(
+                    "`groups` must be a list of group ids, not {}",
+                    type_name(obj)
+                ),
+            });
+        }
+        self.charge(2).map_err(|e| e.into_request(""))?;
+        let mut out = Vec::new();
+        for (i, item) in obj.try_iter()?.enumerate() {
+            let item = item?;
+            let Ok(s) = item.cast::<PyString>() else {
+                return Err(Failure::Request {
+                    path: format!("/groups/{i}"),
+                    message: format!("a group id must be a string, not {}", type_name(&item)),
+                });
+            };
+            if i > 0 {
+                self.charge(1).map_err(|e| e.into_request(""))?;
+            }
+            match self.text(s) {
+                Ok(s) => out.push(s.to_owned()),
+                Err(Invalid::Value { .. }) => {
+                    return Err(Failure::Request {
+                        path: format!("/groups/{i}"),
+                        message: "a group id holds a lone surrogate, which has no UTF-8 form"
+                            .to_owned(),
+                    })
+                }
+                Err(e) => return Err(e.into_request("")),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Converts a JSON-like Python value; `level` is its nesting level if it is a container.
+    fn value(&mut self, obj: &Bound<'_, PyAny>, level: usize) -> Result<Value, Invalid> {
+        if let Ok(s) = obj.cast::<PyString>() {
+            return Ok(Value::String(self.text(s)?.to_owned()));
+        }
+        if let Ok(b) = obj.cast::<PyBool>() {
+            let b = b.is_true();
+            self.charge(if b { 4 } else { 5 })?;
+            return Ok(Value::Bool(b));
+        }
+        if obj.cast::<PyInt>().is_ok() || obj.cast::<PyFloat>().is_ok() {
+            self.charge(1)?;
+            return number(obj);
+        }
+        if obj.is_none() {
+            self.charge(4)?;
+            return Ok(Value::Null);
+        }
+        if let Ok(dict) = obj.cast::<PyDict>() {
+            return self.object(dict, level).map(Value::Object);
+        }
+        if let Some(items) = Items::of(obj) {
+            self.charge(2)?;
+            if level > self.max_depth {
+                self.truncated = true;
+                return Ok(Value::Array(Vec::new()));
+            }
+            let mut out = Vec::new();
+            for (i, item) in items.enumerate() {
+                if i > 0 {
+                    self.charge(1)?;
+                }
+                out.push(
+                    self.value(&item, level + 1)
+                        .map_err(|e| e.under(i.to_string()))?,
+                );
+            }
+            return Ok(Value::Array(out));
+        }
+        Err(unsupported(obj))
+    }
+
+    /// Converts a dict with string keys.
+    fn object(
+        &mut self,
+        dict: &Bound<'_, PyDict>,
+        level: usize,
+    ) -> Result<Map<String, Value>, Invalid> {
+        self.charge(2)?;
+        if level > self.max_depth {
+            // The core refuses the request for its depth; what is below does not matter.
+            self.truncated = true;
+            return Ok(Map::new());
+        }
+        let mut map = Map::new();
+        for (i, (k, v)) in dict.iter().enumerate() {
+            let Ok(key) = k.cast::<PyString>() else {
+                return Err(non_string_key(&k));
+            };
+            let key = self.text(key)?;
+            self.charge(1 + usize::from(i > 0))?;
+            let value = self.value(&v, level + 1).map_err(|e| e.under(key))?;
+            // Two keys that are distinct to Python but equal as text (a `str` subclass with its
+            // own equality): which one counts would be a guess, so the value is refused.
+            if map.insert(key.to_owned(), value).is_some() {
+                return Err(Invalid::value(format!("duplicate key `{}`", brief(key))).under(key));
+            }
+        }
+        Ok(map)
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
-// Python values → JSON values
+// Python values
 
-/// Converts a JSON-like Python value; `level` is its nesting level if it is a container.
-/// Containers deeper than `max` fail, so neither a deep nor a cyclic value exhausts the stack.
-fn to_value(obj: &Bound<'_, PyAny>, level: usize, max: usize) -> Result<Value, Invalid> {
-    if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Value::String(
-            s.to_str().map_err(|_| not_unicode())?.to_owned(),
-        ));
-    }
-    if let Ok(b) = obj.cast::<PyBool>() {
-        return Ok(Value::Bool(b.is_true()));
-    }
-    if obj.cast::<PyInt>().is_ok() || obj.cast::<PyFloat>().is_ok() {
-        return number(obj);
-    }
-    if obj.is_none() {
-        return Ok(Value::Null);
-    }
-    if let Ok(dict) = obj.cast::<PyDict>() {
-        return object(dict, level, max).map(Value::Object);
-    }
-    if let Some(items) = sequence(obj) {
-        if level > max {
-            return Err(Invalid::TooDeep { max });
-        }
-        let mut out = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            out.push(to_value(item, level + 1, max).map_err(|e| e.under(i.to_string()))?);
-        }
-        return Ok(Value::Array(out));
-    }
-    Err(unsupported(obj))
+/// The items of a list or tuple, read one at a time.
+enum Items<'py> {
+    List(pyo3::types::list::BoundListIterator<'py>),
+    Tuple(pyo3::types::tuple::BoundTupleIterator<'py>),
 }
 
-/// Converts a dict with string keys.
-fn object(
-    dict: &Bound<'_, PyDict>,
-    level: usize,
-    max: usize,
-) -> Result<Map<String, Value>, Invalid> {
-    if level > max {
-        return Err(Invalid::TooDeep { max });
+impl<'py> Items<'py> {
+    fn of(obj: &Bound<'py, PyAny>) -> Option<Self> {
+        if let Ok(list) = obj.cast::<PyList>() {
+            return Some(Items::List(list.iter()));
+        }
+        if let Ok(tuple) = obj.cast::<PyTuple>() {
+            return Some(Items::Tuple(tuple.iter()));
+        }
+        None
     }
-    let mut map = Map::new();
-    for (k, v) in dict.iter() {
-        let key = key_str(&k)?;
-        let value = to_value(&v, level + 1, max).map_err(|e| e.under(key))?;
-        // Two keys that are distinct to Python but equal as text (a `str` subclass with its
-        // own equality): which one counts would be a guess, so the value is refused.
-        if map.insert(key.to_owned(), value).is_some() {
-            return Err(Invalid::value(format!("duplicate key `{}`", brief(key))).under(key));
+}
+
+impl<'py> Iterator for Items<'py> {
+    type Item = Bound<'py, PyAny>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Items::List(items) => items.next(),
+            Items::Tuple(items) => items.next(),
         }
     }
-    Ok(map)
 }
 
 /// A number as the JSON parser would read it: integers exactly when they fit 64 bits, else
@@ -517,25 +824,11 @@ fn number(obj: &Bound<'_, PyAny>) -> Result<Value, Invalid> {
     })
 }
 
-fn key_str<'a>(key: &'a Bound<'_, PyAny>) -> Result<&'a str, Invalid> {
-    match key.cast::<PyString>() {
-        Ok(s) => s.to_str().map_err(|_| not_unicode()),
-        Err(_) => Err(Invalid::value(format!(
-            "key `{}` is not a string: JSON object keys are strings",
-            repr(key)
-        ))),
-    }
-}
-
-/// The items of a list or tuple.
-fn sequence<'py>(obj: &Bound<'py, PyAny>) -> Option<Vec<Bound<'py, PyAny>>> {
-    if let Ok(list) = obj.cast::<PyList>() {
-        return Some(list.iter().collect());
-    }
-    if let Ok(tuple) = obj.cast::<PyTuple>() {
-        return Some(tuple.iter().collect());
-    }
-    None
+fn non_string_key(key: &Bound<'_, PyAny>) -> Invalid {
+    Invalid::value(format!(
+        "key `{}` is not a string: JSON object keys are strings",
+        repr(key)
+    ))
 }
 
 fn not_unicode() -> Invalid {
@@ -554,7 +847,7 @@ fn unsupported(obj: &Bound<'_, PyAny>) -> Invalid {
     ))
 }
 
-fn type_name(obj: &Bound<'_, PyAny>) -> String {
+pub(crate) fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type()
         .name()
         .map_or_else(|_| "an unknown type".to_owned(), |n| n.to_string())

@@ -125,40 +125,40 @@ impl Decision {
     /// The action (an ``Action``, equal to its name: ``"allow"``, ``"step_up"``,
     /// ``"request_approval"`` or ``"deny"``).
     #[getter]
-    fn action(&self, py: Python<'_>) -> Py<PyAny> {
-        self.action_obj.clone_ref(py)
+    fn action(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        boundary(py, || Ok(self.action_obj.clone_ref(py)))
     }
 
     /// Why (a ``Reason``, equal to its name, e.g. ``"policy"`` or ``"no_policy"``).
     #[getter]
-    fn reason(&self, py: Python<'_>) -> Py<PyAny> {
-        self.reason_obj.clone_ref(py)
+    fn reason(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        boundary(py, || Ok(self.reason_obj.clone_ref(py)))
     }
 
     /// Ids of the determining policies, in byte order; empty unless the reason is ``policy``.
     #[getter]
-    fn policies(&self, py: Python<'_>) -> Py<PyTuple> {
-        self.policies.clone_ref(py)
+    fn policies(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
+        boundary(py, || Ok(self.policies.clone_ref(py)))
     }
 
     /// For ``request_approval``, the distinct approval flows of the determining policies, in
     /// byte order; empty otherwise.
     #[getter]
-    fn approval_flows(&self, py: Python<'_>) -> Py<PyTuple> {
-        self.approval_flows.clone_ref(py)
+    fn approval_flows(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
+        boundary(py, || Ok(self.approval_flows.clone_ref(py)))
     }
 
     /// The version of the policy set that made the decision: the SHA-256, in hex, of its
     /// document as loaded (``PolicySet.version``).
     #[getter]
-    fn version(&self, py: Python<'_>) -> Py<PyString> {
-        self.version.clone_ref(py)
+    fn version(&self, py: Python<'_>) -> PyResult<Py<PyString>> {
+        boundary(py, || Ok(self.version.clone_ref(py)))
     }
 
     /// ``True`` only when the action is ``allow``.
     #[getter]
-    fn allowed(&self) -> bool {
-        self.allowed
+    fn allowed(&self, py: Python<'_>) -> PyResult<bool> {
+        boundary(py, || Ok(self.allowed))
     }
 
     /// ``{"action", "reason", "policies", "approval_flows", "version"}`` with plain strings and

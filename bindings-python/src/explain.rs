@@ -34,38 +34,38 @@ impl Explanation {
 impl Explanation {
     /// The decision, equal to what ``evaluate`` gives for the same request.
     #[getter]
-    fn decision(&self, py: Python<'_>) -> Py<Decision> {
-        self.decision.clone_ref(py)
+    fn decision(&self, py: Python<'_>) -> PyResult<Py<Decision>> {
+        boundary(py, || Ok(self.decision.clone_ref(py)))
     }
 
     /// The request's user.
     #[getter]
-    fn user(&self) -> &str {
-        &self.inner.user
+    fn user(&self, py: Python<'_>) -> PyResult<&str> {
+        boundary(py, || Ok(&*self.inner.user))
     }
 
     /// Whether the user is in the document's directory.
     #[getter]
-    fn user_in_directory(&self) -> bool {
-        self.inner.user_in_directory
+    fn user_in_directory(&self, py: Python<'_>) -> PyResult<bool> {
+        boundary(py, || Ok(self.inner.user_in_directory))
     }
 
     /// The user's effective groups: the directory's, then the request's.
     #[getter]
     fn effective_groups<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        convert::str_tuple(py, &self.inner.effective_groups)
+        boundary(py, || convert::str_tuple(py, &self.inner.effective_groups))
     }
 
     /// The request's connector.
     #[getter]
-    fn connector(&self) -> &str {
-        &self.inner.connector
+    fn connector(&self, py: Python<'_>) -> PyResult<&str> {
+        boundary(py, || Ok(&*self.inner.connector))
     }
 
     /// The request's tool.
     #[getter]
-    fn tool(&self) -> &str {
-        &self.inner.tool
+    fn tool(&self, py: Python<'_>) -> PyResult<&str> {
+        boundary(py, || Ok(&*self.inner.tool))
     }
 
     /// A trace of every policy of the request's connector, in id order.
@@ -92,8 +92,8 @@ impl Explanation {
         boundary(py, || convert::serialized(py, &*self.inner))
     }
 
-    fn __str__(&self) -> String {
-        self.inner.to_string()
+    fn __str__(&self, py: Python<'_>) -> PyResult<String> {
+        boundary(py, || Ok(self.inner.to_string()))
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -117,11 +117,11 @@ pub(crate) struct PolicyTrace {
 }
 
 impl PolicyTrace {
-    fn trace(&self) -> PyResult<&core::PolicyTrace> {
+    fn trace(&self, py: Python<'_>) -> PyResult<&core::PolicyTrace> {
         self.explanation
             .policies
             .get(self.index)
-            .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err("no such policy trace"))
+            .ok_or_else(|| convert::internal_error(py, "no such policy trace"))
     }
 }
 
@@ -129,40 +129,40 @@ impl PolicyTrace {
 impl PolicyTrace {
     /// The policy's id.
     #[getter]
-    fn id(&self) -> PyResult<&str> {
-        Ok(&self.trace()?.id)
+    fn id(&self, py: Python<'_>) -> PyResult<&str> {
+        boundary(py, || Ok(&*self.trace(py)?.id))
     }
 
     /// Its name.
     #[getter]
-    fn name(&self) -> PyResult<&str> {
-        Ok(&self.trace()?.name)
+    fn name(&self, py: Python<'_>) -> PyResult<&str> {
+        boundary(py, || Ok(&*self.trace(py)?.name))
     }
 
     /// Its action (an ``Action``).
     #[getter]
     fn action<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        convert::action(py, self.trace()?.action)
+        boundary(py, || convert::action(py, self.trace(py)?.action))
     }
 
     /// Whether its tool selector selects the requested tool.
     #[getter]
-    fn governs_tool(&self) -> PyResult<bool> {
-        Ok(self.trace()?.governs_tool)
+    fn governs_tool(&self, py: Python<'_>) -> PyResult<bool> {
+        boundary(py, || Ok(self.trace(py)?.governs_tool))
     }
 
     /// Why the user is in its scope (``"all users"``, ``"user alice"``, ``"group eng"``), or
     /// ``None`` when they are not.
     #[getter]
-    fn scope(&self) -> PyResult<Option<&str>> {
-        Ok(self.trace()?.scope.as_deref())
+    fn scope(&self, py: Python<'_>) -> PyResult<Option<&str>> {
+        boundary(py, || Ok(self.trace(py)?.scope.as_deref()))
     }
 
     /// Its rules, each with every condition's result (evaluated only for a candidate).
     #[getter]
     fn rules<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         boundary(py, || {
-            let rules = (0..self.trace()?.rules.len())
+            let rules = (0..self.trace(py)?.rules.len())
                 .map(|rule| {
                     Bound::new(
                         py,
@@ -181,34 +181,34 @@ impl PolicyTrace {
     /// What it serves when no rule matches, if it has targeting (an action's name or
     /// ``"none"``).
     #[getter]
-    fn otherwise(&self) -> PyResult<Option<&str>> {
-        Ok(self.trace()?.otherwise.as_deref())
+    fn otherwise(&self, py: Python<'_>) -> PyResult<Option<&str>> {
+        boundary(py, || Ok(self.trace(py)?.otherwise.as_deref()))
     }
 
     /// What it served, if it was a candidate: an action's name, or ``"none"``.
     #[getter]
-    fn served(&self) -> PyResult<Option<&str>> {
-        Ok(self.trace()?.served.as_deref())
+    fn served(&self, py: Python<'_>) -> PyResult<Option<&str>> {
+        boundary(py, || Ok(self.trace(py)?.served.as_deref()))
     }
 
     /// Whether it is one of the decision's determining policies.
     #[getter]
-    fn determining(&self) -> PyResult<bool> {
-        Ok(self.trace()?.determining)
+    fn determining(&self, py: Python<'_>) -> PyResult<bool> {
+        boundary(py, || Ok(self.trace(py)?.determining))
     }
 
     /// The trace as JSON-ready dicts and lists.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        boundary(py, || convert::serialized(py, self.trace()?))
+        boundary(py, || convert::serialized(py, self.trace(py)?))
     }
 
     fn __str__(&self, py: Python<'_>) -> PyResult<String> {
-        boundary(py, || Ok(self.trace()?.to_string()))
+        boundary(py, || Ok(self.trace(py)?.to_string()))
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         boundary(py, || {
-            let t = self.trace()?;
+            let t = self.trace(py)?;
             Ok(format!(
                 "<PolicyTrace {} [{}] served={}>",
                 t.id,
@@ -228,12 +228,12 @@ pub(crate) struct RuleTrace {
 }
 
 impl RuleTrace {
-    fn trace(&self) -> PyResult<&core::RuleTrace> {
+    fn trace(&self, py: Python<'_>) -> PyResult<&core::RuleTrace> {
         self.explanation
             .policies
             .get(self.policy)
             .and_then(|p| p.rules.get(self.rule))
-            .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err("no such rule trace"))
+            .ok_or_else(|| convert::internal_error(py, "no such rule trace"))
     }
 }
 
@@ -241,15 +241,15 @@ impl RuleTrace {
 impl RuleTrace {
     /// Whether every condition holds.
     #[getter]
-    fn matched(&self) -> PyResult<bool> {
-        Ok(self.trace()?.matched)
+    fn matched(&self, py: Python<'_>) -> PyResult<bool> {
+        boundary(py, || Ok(self.trace(py)?.matched))
     }
 
     /// Its conditions.
     #[getter]
     fn conditions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         boundary(py, || {
-            let conditions = (0..self.trace()?.conditions.len())
+            let conditions = (0..self.trace(py)?.conditions.len())
                 .map(|condition| {
                     Bound::new(
                         py,
@@ -268,12 +268,12 @@ impl RuleTrace {
 
     /// The trace as JSON-ready dicts and lists.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        boundary(py, || convert::serialized(py, self.trace()?))
+        boundary(py, || convert::serialized(py, self.trace(py)?))
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         boundary(py, || {
-            let t = self.trace()?;
+            let t = self.trace(py)?;
             Ok(format!(
                 "<RuleTrace matched={} conditions={}>",
                 if t.matched { "True" } else { "False" },
@@ -293,13 +293,13 @@ pub(crate) struct ConditionTrace {
 }
 
 impl ConditionTrace {
-    fn trace(&self) -> PyResult<&core::ConditionTrace> {
+    fn trace(&self, py: Python<'_>) -> PyResult<&core::ConditionTrace> {
         self.explanation
             .policies
             .get(self.policy)
             .and_then(|p| p.rules.get(self.rule))
             .and_then(|r| r.conditions.get(self.condition))
-            .ok_or_else(|| pyo3::exceptions::PyIndexError::new_err("no such condition trace"))
+            .ok_or_else(|| convert::internal_error(py, "no such condition trace"))
     }
 }
 
@@ -307,14 +307,14 @@ impl ConditionTrace {
 impl ConditionTrace {
     /// The attribute name, e.g. ``agent.type``.
     #[getter]
-    fn attribute(&self) -> PyResult<&str> {
-        Ok(&self.trace()?.attribute)
+    fn attribute(&self, py: Python<'_>) -> PyResult<&str> {
+        boundary(py, || Ok(&*self.trace(py)?.attribute))
     }
 
     /// The operator's name, e.g. ``matches``.
     #[getter]
-    fn operator(&self) -> PyResult<String> {
-        Ok(self.trace()?.operator.to_string())
+    fn operator(&self, py: Python<'_>) -> PyResult<String> {
+        boundary(py, || Ok(self.trace(py)?.operator.to_string()))
     }
 
     /// The condition's values.
@@ -322,7 +322,7 @@ impl ConditionTrace {
     fn values<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         boundary(py, || {
             let values = self
-                .trace()?
+                .trace(py)?
                 .values
                 .iter()
                 .map(|v| convert::to_py(py, v))
@@ -333,20 +333,20 @@ impl ConditionTrace {
 
     /// Whether the result is inverted.
     #[getter]
-    fn negate(&self) -> PyResult<bool> {
-        Ok(self.trace()?.negate)
+    fn negate(&self, py: Python<'_>) -> PyResult<bool> {
+        boundary(py, || Ok(self.trace(py)?.negate))
     }
 
     /// Whether strings compare ignoring case.
     #[getter]
-    fn ignore_case(&self) -> PyResult<bool> {
-        Ok(self.trace()?.ignore_case)
+    fn ignore_case(&self, py: Python<'_>) -> PyResult<bool> {
+        boundary(py, || Ok(self.trace(py)?.ignore_case))
     }
 
     /// The attribute's value in this request, or ``None`` when it has none.
     #[getter]
     fn actual<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        boundary(py, || match &self.trace()?.actual {
+        boundary(py, || match &self.trace(py)?.actual {
             Some(v) => convert::to_py(py, v),
             None => Ok(py.None().into_bound(py)),
         })
@@ -355,18 +355,18 @@ impl ConditionTrace {
     /// The result: ``"true"``, ``"false"``, or ``"missing"`` (the attribute gave nothing the
     /// operator could compare, so the condition is false whatever ``negate`` says).
     #[getter]
-    fn outcome(&self) -> PyResult<&'static str> {
-        Ok(self.trace()?.outcome.as_str())
+    fn outcome(&self, py: Python<'_>) -> PyResult<&'static str> {
+        boundary(py, || Ok(self.trace(py)?.outcome.as_str()))
     }
 
     /// The trace as JSON-ready dicts and lists.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        boundary(py, || convert::serialized(py, self.trace()?))
+        boundary(py, || convert::serialized(py, self.trace(py)?))
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         boundary(py, || {
-            let t = self.trace()?;
+            let t = self.trace(py)?;
             Ok(format!(
                 "<ConditionTrace {}{} {}: {}>",
                 t.attribute,

@@ -1,23 +1,26 @@
 //! The native part of the `agen_policy` Python package (`agen_policy._native`).
 //!
 //! Every method converts its arguments (module `convert`), calls the core and converts the result
-//! back: the semantics are the core's alone. Every method that does more than read a field runs
-//! inside `boundary`, so a panic never crosses into Python as anything but
-//! `agen_policy.PolicyError`.
+//! back: the semantics are the core's alone. Every entry point from Python (methods, getters,
+//! `__repr__`, constructors) runs its body inside [`boundary`], so a panic never crosses into
+//! Python as anything but `agen_policy.PolicyError`.
 
 mod convert;
 mod decision;
 mod explain;
+#[cfg(feature = "test-hooks")]
+mod hooks;
 mod problem;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::sync::Arc;
 
 use agen_policy_core as core;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
+use crate::convert::Failure;
 use crate::decision::{Decision, DecisionCache};
 use crate::explain::{ConditionTrace, Explanation, PolicyTrace, RuleTrace};
 use crate::problem::{Problem, Validation};
@@ -27,9 +30,14 @@ use crate::problem::{Problem, Validation};
 /// the GIL costs nothing in comparison.
 const BATCH_CHUNK: usize = 256;
 
-/// Runs a method body, turning a panic into `PolicyError`.
+/// Runs the body of an entry point, turning a panic into `PolicyError`.
 pub(crate) fn boundary<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    let body = || {
+        #[cfg(feature = "test-hooks")]
+        hooks::panic_if_armed();
+        f()
+    };
+    match catch_unwind(AssertUnwindSafe(body)) {
         Ok(result) => result,
         Err(payload) => {
             let what = payload
@@ -57,7 +65,7 @@ struct PolicySet {
 impl PolicySet {
     /// Loads JSON bytes without holding the GIL: a large document takes a while.
     fn load(py: Python<'_>, bytes: &[u8]) -> PyResult<PolicySet> {
-        match py.detach(|| core::PolicySet::from_slice(bytes)) {
+        match py.detach(|| core::PolicySet::from_slice_with_limits(bytes, convert::limits())) {
             Ok(inner) => {
                 let version = PyString::new(py, inner.version()).unbind();
                 Ok(PolicySet {
@@ -69,6 +77,28 @@ impl PolicySet {
             Err(e) => Err(convert::load_error(py, &e)),
         }
     }
+
+    fn load_text(py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<PolicySet> {
+        let bytes = convert::text(text).map_err(|e| e.into_pyerr(py))?;
+        PolicySet::load(py, bytes)
+    }
+
+    fn load_values(py: Python<'_>, document: &Bound<'_, PyAny>) -> PyResult<PolicySet> {
+        let json =
+            convert::document_json(document).map_err(|p| convert::unconvertible_document(py, p))?;
+        PolicySet::load(py, &json)
+    }
+
+    fn load_file(py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<PolicySet> {
+        let path = convert::path(path)?;
+        let bytes = convert::read_document(py, &path)?;
+        PolicySet::load(py, &bytes)
+    }
+
+    fn decide(&self, py: Python<'_>, request: &core::Request) -> PyResult<Py<Decision>> {
+        self.decisions
+            .get(py, &self.inner.evaluate(request), &self.version)
+    }
 }
 
 #[pymethods]
@@ -78,43 +108,34 @@ impl PolicySet {
     /// Raises ``DocumentError`` listing every problem when it does not load.
     #[staticmethod]
     fn from_json(py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<PolicySet> {
-        boundary(py, || {
-            let bytes = convert::text(text).map_err(|e| e.into_pyerr(py))?;
-            PolicySet::load(py, bytes)
-        })
+        boundary(py, || PolicySet::load_text(py, text))
     }
 
     /// Loads a document given as Python values: dicts, lists, strings, numbers, booleans and
     /// ``None``, as ``json.load`` makes them.
     #[staticmethod]
     fn from_dict(py: Python<'_>, document: &Bound<'_, PyAny>) -> PyResult<PolicySet> {
-        boundary(py, || {
-            let json = convert::document_json(document)
-                .map_err(|p| convert::unconvertible_document(py, p))?;
-            PolicySet::load(py, &json)
-        })
+        boundary(py, || PolicySet::load_values(py, document))
     }
 
-    /// Loads a document from a JSON file (a ``str`` or ``os.PathLike`` path).
+    /// Loads a document from a JSON file (a ``str``, ``bytes`` or ``os.PathLike`` path), reading
+    /// at most one byte more than the document size limit.
     #[staticmethod]
-    fn from_file(py: Python<'_>, path: PathBuf) -> PyResult<PolicySet> {
-        boundary(py, || {
-            let bytes = py.detach(|| std::fs::read(&path))?;
-            PolicySet::load(py, &bytes)
-        })
+    fn from_file(py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<PolicySet> {
+        boundary(py, || PolicySet::load_file(py, path))
     }
 
     /// The version of this set: the SHA-256, in hex, of its document as loaded (every default
     /// written out), so two documents that differ only in formatting have the same version.
     /// Every decision carries it.
     #[getter]
-    fn version(&self, py: Python<'_>) -> Py<PyString> {
-        self.version.clone_ref(py)
+    fn version(&self, py: Python<'_>) -> PyResult<Py<PyString>> {
+        boundary(py, || Ok(self.version.clone_ref(py)))
     }
 
     /// The warnings found while loading (``Problem`` objects).
     #[getter]
-    fn warnings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyTuple>> {
+    fn warnings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         boundary(py, || {
             convert::problem_tuple(
                 py,
@@ -149,8 +170,7 @@ impl PolicySet {
     ) -> PyResult<Py<Decision>> {
         boundary(py, || {
             let request = convert::request_arguments(py, user, connector, tool, groups, context)?;
-            self.decisions
-                .get(py, &self.inner.evaluate(&request), &self.version)
+            self.decide(py, &request)
         })
     }
 
@@ -163,8 +183,7 @@ impl PolicySet {
     ) -> PyResult<Py<Decision>> {
         boundary(py, || {
             let request = convert::request(request).map_err(|e| e.into_pyerr(py, None))?;
-            self.decisions
-                .get(py, &self.inner.evaluate(&request), &self.version)
+            self.decide(py, &request)
         })
     }
 
@@ -178,18 +197,35 @@ impl PolicySet {
         requests: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
         boundary(py, || {
+            let not_a_batch = || {
+                let message = format!(
+                    "evaluate_many takes an iterable of requests, not {}",
+                    convert::type_name(requests)
+                );
+                Failure::Request {
+                    path: String::new(),
+                    message,
+                }
+                .into_pyerr(py, None)
+            };
             if requests.cast::<PyString>().is_ok()
                 || requests.cast::<PyBytes>().is_ok()
                 || requests.cast::<PyDict>().is_ok()
             {
-                return Err(PyTypeError::new_err(format!(
-                    "evaluate_many takes an iterable of requests, not {}",
-                    requests.get_type().name()?
-                )));
+                return Err(not_a_batch());
             }
-            let mut objects = Vec::with_capacity(requests.len().unwrap_or(0));
+            let iter = requests.try_iter().map_err(|e| {
+                if e.is_instance_of::<PyTypeError>(py) {
+                    not_a_batch()
+                } else {
+                    e
+                }
+            })?;
+            // A length hint only: never trusted for more than one chunk's worth up front.
+            let hint = requests.len().unwrap_or(0).min(BATCH_CHUNK);
+            let mut objects = Vec::with_capacity(hint);
             let mut chunk = Vec::with_capacity(BATCH_CHUNK);
-            let mut items = requests.try_iter()?.enumerate().peekable();
+            let mut items = iter.enumerate().peekable();
             while items.peek().is_some() {
                 chunk.clear();
                 for (i, item) in items.by_ref().take(BATCH_CHUNK) {
@@ -209,22 +245,26 @@ impl PolicySet {
         })
     }
 
-    /// Cost probe for the benchmark (not part of the API): the call and its argument
-    /// extraction only.
+    /// Cost probe for the benchmark (a test hook): the call and its argument extraction only.
+    #[cfg(feature = "test-hooks")]
     #[pyo3(signature = (user, connector, tool, *, groups=None, context=None))]
     fn _probe_call(
         &self,
+        py: Python<'_>,
         user: &Bound<'_, PyAny>,
         connector: &Bound<'_, PyAny>,
         tool: &Bound<'_, PyAny>,
         groups: Option<&Bound<'_, PyAny>>,
         context: Option<&Bound<'_, PyAny>>,
-    ) -> bool {
-        groups.is_none() && context.is_none() && user.is(connector) && connector.is(tool)
+    ) -> PyResult<bool> {
+        boundary(py, || {
+            Ok(groups.is_none() && context.is_none() && user.is(connector) && connector.is(tool))
+        })
     }
 
-    /// Cost probe for the benchmark (not part of the API): the call and the conversion of its
-    /// arguments into a request.
+    /// Cost probe for the benchmark (a test hook): the call and the conversion of its arguments
+    /// into a request.
+    #[cfg(feature = "test-hooks")]
     #[pyo3(signature = (user, connector, tool, *, groups=None, context=None))]
     fn _probe_convert(
         &self,
@@ -241,8 +281,9 @@ impl PolicySet {
         })
     }
 
-    /// Cost probe for the benchmark (not part of the API): `evaluate` without making the
-    /// `Decision` object.
+    /// Cost probe for the benchmark (a test hook): `evaluate` without making the `Decision`
+    /// object.
+    #[cfg(feature = "test-hooks")]
     #[pyo3(signature = (user, connector, tool, *, groups=None, context=None))]
     fn _probe_decide(
         &self,
@@ -259,8 +300,9 @@ impl PolicySet {
         })
     }
 
-    /// Cost probe for the benchmark (not part of the API): `evaluate` making a new `Decision`
-    /// object every time instead of reusing one.
+    /// Cost probe for the benchmark (a test hook): `evaluate` making a new `Decision` object
+    /// every time instead of reusing one.
+    #[cfg(feature = "test-hooks")]
     #[pyo3(signature = (user, connector, tool, *, groups=None, context=None))]
     fn _probe_uncached(
         &self,
@@ -317,13 +359,15 @@ impl PolicySet {
         })
     }
 
-    fn __repr__(&self) -> String {
-        let d = self.inner.document();
-        format!(
-            "<PolicySet: {} connectors, {} policies>",
-            d.connectors.len(),
-            d.policies.len()
-        )
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        boundary(py, || {
+            let d = self.inner.document();
+            Ok(format!(
+                "<PolicySet: {} connectors, {} policies>",
+                d.connectors.len(),
+                d.policies.len()
+            ))
+        })
     }
 }
 
@@ -342,7 +386,7 @@ struct Engine {
 impl Engine {
     fn swap_in(&self, py: Python<'_>, set: PolicySet) -> PyResult<Py<PyString>> {
         let version = set.version.clone_ref(py);
-        self.current.store(std::sync::Arc::new(Py::new(py, set)?));
+        self.current.store(Arc::new(Py::new(py, set)?));
         Ok(version)
     }
 
@@ -352,26 +396,42 @@ impl Engine {
     }
 }
 
+/// A `PolicySet` argument, or `ArgumentError`.
+fn policy_set_argument(policies: &Bound<'_, PyAny>) -> PyResult<Py<PolicySet>> {
+    match policies.cast::<PolicySet>() {
+        Ok(set) => Ok(set.clone().unbind()),
+        Err(_) => Err(convert::argument_error(
+            policies.py(),
+            format!(
+                "`policies` must be a PolicySet, not {}",
+                convert::type_name(policies)
+            ),
+        )),
+    }
+}
+
 #[pymethods]
 impl Engine {
     /// An engine serving ``policies`` (a ``PolicySet``).
     #[new]
-    fn new(policies: Py<PolicySet>) -> Engine {
-        Engine {
-            current: arc_swap::ArcSwap::from_pointee(policies),
-        }
+    fn new(py: Python<'_>, policies: &Bound<'_, PyAny>) -> PyResult<Engine> {
+        boundary(py, || {
+            Ok(Engine {
+                current: arc_swap::ArcSwap::from_pointee(policy_set_argument(policies)?),
+            })
+        })
     }
 
     /// The policy set currently served.
     #[getter]
-    fn current<'py>(&self, py: Python<'py>) -> Bound<'py, PolicySet> {
-        self.set(py)
+    fn current<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PolicySet>> {
+        boundary(py, || Ok(self.set(py)))
     }
 
     /// The current set's version.
     #[getter]
-    fn version(&self, py: Python<'_>) -> Py<PyString> {
-        self.set(py).get().version.clone_ref(py)
+    fn version(&self, py: Python<'_>) -> PyResult<Py<PyString>> {
+        boundary(py, || Ok(self.set(py).get().version.clone_ref(py)))
     }
 
     /// Loads a document from JSON text (``str`` or ``bytes``) or a ``dict`` and, only if it is
@@ -380,26 +440,28 @@ impl Engine {
     fn reload(&self, py: Python<'_>, document: &Bound<'_, PyAny>) -> PyResult<Py<PyString>> {
         boundary(py, || {
             let set = if document.cast::<PyDict>().is_ok() {
-                PolicySet::from_dict(py, document)?
+                PolicySet::load_values(py, document)?
             } else {
-                PolicySet::from_json(py, document)?
+                PolicySet::load_text(py, document)?
             };
             self.swap_in(py, set)
         })
     }
 
-    /// Like ``reload``, reading the document from a JSON file.
-    fn reload_file(&self, py: Python<'_>, path: PathBuf) -> PyResult<Py<PyString>> {
+    /// Like ``reload``, reading the document from a JSON file (as ``PolicySet.from_file``).
+    fn reload_file(&self, py: Python<'_>, path: &Bound<'_, PyAny>) -> PyResult<Py<PyString>> {
         boundary(py, || {
-            let set = PolicySet::from_file(py, path)?;
+            let set = PolicySet::load_file(py, path)?;
             self.swap_in(py, set)
         })
     }
 
     /// Makes ``policies`` the current set; returns the one it replaces.
-    fn replace(&self, py: Python<'_>, policies: Py<PolicySet>) -> Py<PolicySet> {
-        let old = self.current.swap(std::sync::Arc::new(policies));
-        old.clone_ref(py)
+    fn replace(&self, py: Python<'_>, policies: &Bound<'_, PyAny>) -> PyResult<Py<PolicySet>> {
+        boundary(py, || {
+            let new = policy_set_argument(policies)?;
+            Ok(self.current.swap(Arc::new(new)).clone_ref(py))
+        })
     }
 
     /// ``evaluate`` on the current set.
@@ -413,9 +475,11 @@ impl Engine {
         groups: Option<&Bound<'_, PyAny>>,
         context: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<Decision>> {
-        self.set(py)
-            .get()
-            .evaluate(py, user, connector, tool, groups, context)
+        boundary(py, || {
+            self.set(py)
+                .get()
+                .evaluate(py, user, connector, tool, groups, context)
+        })
     }
 
     /// ``evaluate_request`` on the current set.
@@ -424,7 +488,7 @@ impl Engine {
         py: Python<'_>,
         request: &Bound<'_, PyAny>,
     ) -> PyResult<Py<Decision>> {
-        self.set(py).get().evaluate_request(py, request)
+        boundary(py, || self.set(py).get().evaluate_request(py, request))
     }
 
     /// ``evaluate_many`` on the current set: the whole batch is decided by one version.
@@ -433,7 +497,7 @@ impl Engine {
         py: Python<'py>,
         requests: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
-        self.set(py).get().evaluate_many(py, requests)
+        boundary(py, || self.set(py).get().evaluate_many(py, requests))
     }
 
     /// ``explain`` on the current set.
@@ -447,16 +511,25 @@ impl Engine {
         groups: Option<&Bound<'_, PyAny>>,
         context: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Explanation> {
-        self.set(py)
-            .get()
-            .explain(py, user, connector, tool, groups, context)
+        boundary(py, || {
+            self.set(py)
+                .get()
+                .explain(py, user, connector, tool, groups, context)
+        })
     }
 
-    fn __repr__(&self, py: Python<'_>) -> String {
-        format!(
-            "<Engine serving version {}>",
-            self.set(py).get().inner.version()
-        )
+    /// ``explain_request`` on the current set.
+    fn explain_request(&self, py: Python<'_>, request: &Bound<'_, PyAny>) -> PyResult<Explanation> {
+        boundary(py, || self.set(py).get().explain_request(py, request))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        boundary(py, || {
+            Ok(format!(
+                "<Engine serving version {}>",
+                self.set(py).get().inner.version()
+            ))
+        })
     }
 }
 
@@ -465,16 +538,13 @@ impl Engine {
 #[pyfunction]
 fn validate(py: Python<'_>, document: &Bound<'_, PyAny>) -> PyResult<Validation> {
     boundary(py, || {
+        let refused = |problem| Validation::new(py, false, vec![problem], Vec::new());
         let json;
         let bytes: &[u8] =
             if document.cast::<PyString>().is_ok() || document.cast::<PyBytes>().is_ok() {
                 match convert::text(document) {
                     Ok(bytes) => bytes,
-                    Err(convert::TextError::NotUnicode) => {
-                        let problem = convert::TextError::not_unicode_problem();
-                        return Validation::new(py, false, vec![problem], Vec::new());
-                    }
-                    Err(e) => return Err(e.into_pyerr(py)),
+                    Err(e) => return refused(e.problem()),
                 }
             } else {
                 match convert::document_json(document) {
@@ -482,10 +552,10 @@ fn validate(py: Python<'_>, document: &Bound<'_, PyAny>) -> PyResult<Validation>
                         json = j;
                         &json
                     }
-                    Err(problem) => return Validation::new(py, false, vec![problem], Vec::new()),
+                    Err(problem) => return refused(problem),
                 }
             };
-        let v = py.detach(|| core::validate(bytes, &core::Limits::default()));
+        let v = py.detach(|| core::validate(bytes, convert::limits()));
         Validation::new(
             py,
             v.is_valid(),
@@ -495,12 +565,25 @@ fn validate(py: Python<'_>, document: &Bound<'_, PyAny>) -> PyResult<Validation>
     })
 }
 
-/// Panics inside the boundary: the tests use it to check that a panic surfaces as
-/// `PolicyError`. Not part of the API.
+/// What a guard does with a decision's action, as the core defines it for every language:
+/// ``None`` for ``allow`` (the call runs), else the code and the class name of the error
+/// raised (``("tool_denied", "ToolDenied")``...).
 #[pyfunction]
-fn _panic_for_tests(py: Python<'_>, message: &str) -> PyResult<()> {
-    boundary(py, || -> PyResult<()> {
-        std::panic::panic_any(message.to_owned());
+fn blocked_outcome(
+    py: Python<'_>,
+    action: &Bound<'_, PyAny>,
+) -> PyResult<Option<(&'static str, &'static str)>> {
+    boundary(py, || {
+        let name = convert::str_argument(action, "action")?;
+        let Some(action) = core::Action::parse(name) else {
+            return Err(convert::argument_error(
+                py,
+                format!(
+                    "unknown action `{name}`: expected allow, step_up, request_approval or deny"
+                ),
+            ));
+        };
+        Ok(core::guard::Blocked::of(action).map(|b| (b.code(), b.class_name())))
     })
 }
 
@@ -509,9 +592,13 @@ fn _panic_for_tests(py: Python<'_>, message: &str) -> PyResult<()> {
 mod native {
     #[pymodule_export]
     use super::{
-        _panic_for_tests, validate, ConditionTrace, Decision, Engine, Explanation, PolicySet,
+        blocked_outcome, validate, ConditionTrace, Decision, Engine, Explanation, PolicySet,
         PolicyTrace, Problem, RuleTrace, Validation,
     };
+
+    #[cfg(feature = "test-hooks")]
+    #[pymodule_export]
+    use super::hooks::{_panic_for_tests, _panic_in_next_boundary};
 
     use pyo3::prelude::*;
 

@@ -1,19 +1,22 @@
 //! `Problem` (one error or warning of a document) and `Validation` (all of them).
 
 use std::fmt;
+use std::hash::{Hash as _, Hasher as _};
 
 use agen_policy_core as core;
+use pyo3::basic::CompareOp;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple, PyType};
+use pyo3::types::{PyBool, PyDict, PyTuple, PyType};
 
 use crate::boundary;
+use crate::convert;
 
 /// One problem found in a policy document: an error or a warning.
 ///
 /// ``code`` is stable and the same in every language (``duplicate_id``, ``unknown_tool``...);
 /// ``path`` is a JSON Pointer to the offending value (``""`` is the root); a JSON syntax error
 /// also has a 1-based ``line`` and ``column``.
-#[pyclass(frozen, eq, hash, get_all, module = "agen_policy")]
+#[pyclass(frozen, module = "agen_policy")]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Problem {
     code: String,
@@ -62,19 +65,58 @@ impl Problem {
     #[new]
     #[pyo3(signature = (code, path, message, line=None, column=None))]
     fn py_new(
-        code: String,
-        path: String,
-        message: String,
-        line: Option<usize>,
-        column: Option<usize>,
-    ) -> Self {
-        Problem {
-            code,
-            path,
-            message,
-            line,
-            column,
-        }
+        py: Python<'_>,
+        code: &Bound<'_, PyAny>,
+        path: &Bound<'_, PyAny>,
+        message: &Bound<'_, PyAny>,
+        line: Option<&Bound<'_, PyAny>>,
+        column: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        boundary(py, || {
+            let position = |value: Option<&Bound<'_, PyAny>>, name: &str| match value {
+                Some(v) if !v.is_none() => v.extract::<usize>().map(Some).map_err(|_| {
+                    convert::argument_error(py, format!("`{name}` must be a positive int or None"))
+                }),
+                _ => Ok(None),
+            };
+            Ok(Problem {
+                code: convert::str_argument(code, "code")?.to_owned(),
+                path: convert::str_argument(path, "path")?.to_owned(),
+                message: convert::str_argument(message, "message")?.to_owned(),
+                line: position(line, "line")?,
+                column: position(column, "column")?,
+            })
+        })
+    }
+
+    /// The stable code, the same in every language (``unknown_tool``...).
+    #[getter]
+    fn code(&self, py: Python<'_>) -> PyResult<String> {
+        boundary(py, || Ok(self.code.clone()))
+    }
+
+    /// A JSON Pointer to the offending value (``""`` is the root).
+    #[getter]
+    fn path(&self, py: Python<'_>) -> PyResult<String> {
+        boundary(py, || Ok(self.path.clone()))
+    }
+
+    /// What is wrong.
+    #[getter]
+    fn message(&self, py: Python<'_>) -> PyResult<String> {
+        boundary(py, || Ok(self.message.clone()))
+    }
+
+    /// For a JSON syntax error, the 1-based line; else ``None``.
+    #[getter]
+    fn line(&self, py: Python<'_>) -> PyResult<Option<usize>> {
+        boundary(py, || Ok(self.line))
+    }
+
+    /// For a JSON syntax error, the 1-based column; else ``None``.
+    #[getter]
+    fn column(&self, py: Python<'_>) -> PyResult<Option<usize>> {
+        boundary(py, || Ok(self.column))
     }
 
     /// ``{"code", "path", "message"}``, plus ``line`` and ``column`` when known.
@@ -121,8 +163,36 @@ impl Problem {
         })
     }
 
-    fn __str__(&self) -> String {
-        self.to_string()
+    fn __str__(&self, py: Python<'_>) -> PyResult<String> {
+        boundary(py, || Ok(self.to_string()))
+    }
+
+    fn __richcmp__(
+        &self,
+        other: &Bound<'_, PyAny>,
+        op: CompareOp,
+        py: Python<'_>,
+    ) -> PyResult<Py<PyAny>> {
+        boundary(py, || {
+            let Ok(other) = other.cast::<Problem>() else {
+                return Ok(py.NotImplemented());
+            };
+            let equal = self == other.get();
+            let result = match op {
+                CompareOp::Eq => equal,
+                CompareOp::Ne => !equal,
+                _ => return Ok(py.NotImplemented()),
+            };
+            Ok(PyBool::new(py, result).to_owned().into_any().unbind())
+        })
+    }
+
+    fn __hash__(&self, py: Python<'_>) -> PyResult<u64> {
+        boundary(py, || {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            self.hash(&mut hasher);
+            Ok(hasher.finish())
+        })
     }
 }
 
@@ -137,9 +207,7 @@ fn repr(py: Python<'_>, s: &str) -> PyResult<String> {
 #[pyclass(frozen, module = "agen_policy")]
 pub(crate) struct Validation {
     valid: bool,
-    #[pyo3(get)]
     problems: Py<PyTuple>,
-    #[pyo3(get)]
     warnings: Py<PyTuple>,
 }
 
@@ -152,8 +220,8 @@ impl Validation {
     ) -> PyResult<Self> {
         Ok(Validation {
             valid,
-            problems: crate::convert::problem_tuple(py, problems)?.unbind(),
-            warnings: crate::convert::problem_tuple(py, warnings)?.unbind(),
+            problems: convert::problem_tuple(py, problems)?.unbind(),
+            warnings: convert::problem_tuple(py, warnings)?.unbind(),
         })
     }
 }
@@ -162,8 +230,20 @@ impl Validation {
 impl Validation {
     /// Whether the document loads (it has no problem; warnings do not count).
     #[getter]
-    fn valid(&self) -> bool {
-        self.valid
+    fn valid(&self, py: Python<'_>) -> PyResult<bool> {
+        boundary(py, || Ok(self.valid))
+    }
+
+    /// The errors (``Problem`` objects): the document loads only when there is none.
+    #[getter]
+    fn problems(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
+        boundary(py, || Ok(self.problems.clone_ref(py)))
+    }
+
+    /// The warnings (``Problem`` objects).
+    #[getter]
+    fn warnings(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
+        boundary(py, || Ok(self.warnings.clone_ref(py)))
     }
 
     /// ``{"valid": bool, "problems": [...], "warnings": [...]}`` with each problem as a dict.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -84,14 +85,17 @@ def test_the_guard_follows_reloads() -> None:
 
 
 def test_readers_see_one_consistent_version_per_decision() -> None:
+    """Three threads evaluate while a thousand reloads swap eight versions: every decision is
+    wholly of the version it names (never one version's action with another's policy), and
+    the readers see several versions, not only the first or the last."""
     versions = {PolicySet.from_dict(document(i)).version: ACTIONS[i % 4] for i in range(8)}
-    expected_policy = {
-        PolicySet.from_dict(document(i)).version: f"p{i}" for i in range(8)
-    }
+    expected_policy = {PolicySet.from_dict(document(i)).version: f"p{i}" for i in range(8)}
     engine = Engine(PolicySet.from_dict(document(0)))
     stop = threading.Event()
     failures: list[str] = []
     counts: list[int] = []
+    seen: set[str] = set()
+    lock = threading.Lock()
 
     def read() -> None:
         n = 0
@@ -102,22 +106,41 @@ def test_readers_see_one_consistent_version_per_decision() -> None:
                 expected_policy[d.version],
             ):
                 failures.append(f"{d!r} does not match version {d.version}")
+            explained = engine.explain("u", "c", "t").decision
+            if versions.get(explained.version) != explained.action.value:
+                failures.append(f"{explained!r} does not match version {explained.version}")
+            with lock:
+                seen.add(d.version)
         counts.append(n)
+
+    def wait_until_seen(version: str) -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with lock:
+                if version in seen:
+                    return
+            time.sleep(0.001)
+        failures.append(f"no reader saw version {version} in 10 s")
 
     readers = [threading.Thread(target=read) for _ in range(3)]
     for r in readers:
         r.start()
     texts = [json.dumps(document(i)) for i in range(8)]
     for swap in range(1, 1001):
-        engine.reload(texts[swap % 8])
+        version = engine.reload(texts[swap % 8])
         if swap % 100 == 0:
             with pytest.raises(DocumentError):
                 engine.reload("[]")
+            # Readers keep up: at some points, wait until one of them has decided on the
+            # version just loaded (the invalid document changed nothing).
+            wait_until_seen(version)
     stop.set()
     for r in readers:
         r.join()
     assert failures == []
     assert len(counts) == 3 and all(n > 0 for n in counts)
+    assert len(seen) >= 2, seen
+    assert seen <= set(versions)
     assert engine.version == PolicySet.from_dict(document(1000 % 8)).version
 
 

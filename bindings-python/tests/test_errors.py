@@ -1,11 +1,18 @@
-"""Bad input everywhere: wrong types, values without a JSON form, deep and huge values, and
-the panic boundary. Every rejection is a ``PolicyError`` naming where the problem is, or a
-``TypeError`` for an argument that is not even the right kind of thing."""
+"""Bad input everywhere: wrong types, values without a JSON form, deep and huge values,
+unreadable files, and the panic boundary. Every rejection is one of the package's own errors (a
+``PolicyError``) with a ``code`` and, where there is one, a ``path``: a bad request is a
+``RequestError``, a bad document a ``DocumentError``, an unreadable file a ``PolicyFileError``
+(also an ``OSError``), any other argument of the wrong kind an ``ArgumentError`` (also a
+``TypeError``)."""
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
+import pickle
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +20,20 @@ import pytest
 
 import agen_policy
 from agen_policy import (
+    ArgumentError,
     DocumentError,
+    Engine,
     PolicyError,
+    PolicyFileError,
     PolicySet,
+    Problem,
     RequestError,
-    _native,
+    acting_for,
+    check,
+    guard,
 )
+from agen_policy._native import blocked_outcome
+from conftest import Hooks
 
 DOC = {
     "connectors": [{"id": "c", "tools": [{"name": "t"}]}],
@@ -243,13 +258,6 @@ def test_a_cyclic_context_is_refused(policies: PolicySet) -> None:
     assert rejected(policies, context={"l": loop}).path == "/context"
 
 
-def test_a_huge_context_is_fine(policies: PolicySet) -> None:
-    context: dict[str, Any] = {f"k{i}": i for i in range(100_000)}
-    context["flag"] = True
-    context["text"] = "x" * 1_000_000
-    assert policies.evaluate("u", "c", "t", context=context).allowed
-
-
 # --- whole requests -----------------------------------------------------------------------------
 
 
@@ -299,8 +307,10 @@ def test_a_batch_names_the_bad_request(policies: PolicySet) -> None:
 
 @pytest.mark.parametrize("requests", ["abc", b"abc", {"user": "u"}, 3, None])
 def test_a_batch_must_be_an_iterable_of_requests(policies: PolicySet, requests: Any) -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(RequestError) as raised:
         policies.evaluate_many(requests)
+    assert (raised.value.path, raised.value.index) == ("", None)
+    assert "evaluate_many takes an iterable of requests, not " in raised.value.message
 
 
 def test_an_iterator_that_fails_raises_its_error(policies: PolicySet) -> None:
@@ -323,8 +333,9 @@ def test_explain_checks_like_evaluate(policies: PolicySet) -> None:
 
 @pytest.mark.parametrize("text", [1, None, ["{}"], bytearray(b"{}")])
 def test_json_text_must_be_str_or_bytes(text: Any) -> None:
-    with pytest.raises(TypeError, match="expected JSON text as str or bytes"):
+    with pytest.raises(DocumentError, match="expected JSON text as str or bytes") as raised:
         PolicySet.from_json(text)
+    assert (raised.value.code, raised.value.path) == ("invalid_document", "")
     # validate takes any value and never raises for it: these are not documents.
     assert agen_policy.validate(text).problems[0].code == "invalid_document"
 
@@ -381,33 +392,298 @@ def test_document_nesting_is_bounded() -> None:
 
 
 def test_files_that_cannot_be_read(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
-        PolicySet.from_file(tmp_path / "missing.json")
-    with pytest.raises(IsADirectoryError):
-        PolicySet.from_file(tmp_path)
-    with pytest.raises(TypeError):
-        PolicySet.from_file(3)  # type: ignore[arg-type]
+    engine = Engine(PolicySet.from_dict(DOC))
+    before = engine.version
+    missing = tmp_path / "missing.json"
+    for path, number in ((missing, errno.ENOENT), (tmp_path, errno.EISDIR)):
+        for load in (PolicySet.from_file, engine.reload_file):
+            with pytest.raises(PolicyFileError) as raised:
+                load(path)
+            e = raised.value
+            assert isinstance(e, PolicyError) and isinstance(e, OSError)
+            assert (e.code, e.path, e.filename, e.errno) == ("io_error", str(path), str(path), number)
+            assert e.strerror == os.strerror(number)
+            assert str(e).startswith(f"cannot read `{path}`: ")
+            assert e.message == str(e)
+    # Paths as bytes name the same file.
+    with pytest.raises(PolicyFileError) as raised:
+        PolicySet.from_file(os.fsencode(missing))
+    assert raised.value.path == str(missing)
+    copy = pickle.loads(pickle.dumps(raised.value))
+    assert (type(copy), copy.path, copy.errno, str(copy)) == (
+        PolicyFileError,
+        str(missing),
+        errno.ENOENT,
+        str(raised.value),
+    )
+    assert engine.version == before
     bad = tmp_path / "bad.json"
     bad.write_text('{"connectors": 1}', encoding="utf-8")
-    with pytest.raises(DocumentError) as raised:
+    with pytest.raises(DocumentError) as document_error:
         PolicySet.from_file(bad)
-    assert raised.value.problems[0].path == "/connectors"
+    assert document_error.value.problems[0].path == "/connectors"
+    assert document_error.value.path == "/connectors"
+
+
+# --- every bad argument -------------------------------------------------------------------------
+
+
+def deep_dict(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+def deep_list(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+ENGINE = Engine(PolicySet.from_dict(DOC))
+SET = ENGINE.current
+GOOD = {"user": "u", "connector": "c", "tool": "t"}
+WRONG: list[tuple[str, Callable[[], object], type[PolicyError]]] = [
+    # requests: RequestError
+    ("evaluate(int user)", lambda: SET.evaluate(1, "c", "t"), RequestError),  # type: ignore[arg-type]
+    ("evaluate(None tool)", lambda: SET.evaluate("u", "c", None), RequestError),  # type: ignore[arg-type]
+    ("evaluate(list context)", lambda: SET.evaluate("u", "c", "t", context=[]), RequestError),  # type: ignore[arg-type]
+    ("evaluate(int groups)", lambda: SET.evaluate("u", "c", "t", groups=5), RequestError),  # type: ignore[arg-type]
+    (
+        "evaluate(deep context)",
+        lambda: SET.evaluate("u", "c", "t", context=deep_dict(100_000)),
+        RequestError,
+    ),
+    (
+        "evaluate(huge set of groups)",
+        lambda: SET.evaluate("u", "c", "t", groups={str(i) for i in range(300_000)}),
+        RequestError,
+    ),
+    (
+        "evaluate(set in context)",
+        lambda: SET.evaluate("u", "c", "t", context={"s": set(range(1_000_000))}),
+        RequestError,
+    ),
+    ("explain(int user)", lambda: SET.explain(1, "c", "t"), RequestError),  # type: ignore[arg-type]
+    ("evaluate_request(None)", lambda: SET.evaluate_request(None), RequestError),  # type: ignore[arg-type]
+    ("evaluate_request(list)", lambda: SET.evaluate_request([]), RequestError),  # type: ignore[arg-type]
+    (
+        "evaluate_request(deep)",
+        lambda: SET.evaluate_request({**GOOD, "groups": deep_list(100_000)}),
+        RequestError,
+    ),
+    ("explain_request(int)", lambda: SET.explain_request(1), RequestError),  # type: ignore[arg-type]
+    ("evaluate_many(int)", lambda: SET.evaluate_many(3), RequestError),
+    ("evaluate_many(None)", lambda: SET.evaluate_many(None), RequestError),
+    ("evaluate_many([None])", lambda: SET.evaluate_many([GOOD, None]), RequestError),
+    ("Engine.evaluate(int)", lambda: ENGINE.evaluate("u", 1, "t"), RequestError),  # type: ignore[arg-type]
+    ("Engine.evaluate_many(int)", lambda: ENGINE.evaluate_many(1), RequestError),
+    ("acting_for(str groups)", lambda: acting_for("u", groups="eng").__enter__(), RequestError),  # type: ignore[arg-type]
+    ("acting_for(list context)", lambda: acting_for("u", context=[1]).__enter__(), RequestError),  # type: ignore[arg-type]
+    ("check(int user)", lambda: check(SET, user=1, connector="c", tool="t"), RequestError),  # type: ignore[arg-type]
+    (
+        "check(str groups)",
+        lambda: check(SET, user="u", connector="c", tool="t", groups="eng"),  # type: ignore[arg-type]
+        RequestError,
+    ),
+    # documents: DocumentError
+    ("from_json(int)", lambda: PolicySet.from_json(1), DocumentError),  # type: ignore[arg-type]
+    ("from_json(None)", lambda: PolicySet.from_json(None), DocumentError),  # type: ignore[arg-type]
+    ("from_dict(None)", lambda: PolicySet.from_dict(None), DocumentError),  # type: ignore[arg-type]
+    ("from_dict(list)", lambda: PolicySet.from_dict([]), DocumentError),  # type: ignore[arg-type]
+    ("from_dict(deep)", lambda: PolicySet.from_dict(deep_dict(100_000)), DocumentError),
+    (
+        "from_dict(set)",
+        lambda: PolicySet.from_dict({"connectors": set(range(1_000_000))}),
+        DocumentError,
+    ),
+    ("reload(int)", lambda: ENGINE.reload(3), DocumentError),  # type: ignore[arg-type]
+    ("reload(deep)", lambda: ENGINE.reload(deep_dict(100_000)), DocumentError),
+    # files: PolicyFileError
+    ("from_file(missing)", lambda: PolicySet.from_file("/nonexistent/p.json"), PolicyFileError),
+    ("reload_file(directory)", lambda: ENGINE.reload_file("/"), PolicyFileError),
+    # anything else: ArgumentError
+    ("from_file(int)", lambda: PolicySet.from_file(3), ArgumentError),  # type: ignore[arg-type]
+    ("from_file(None)", lambda: PolicySet.from_file(None), ArgumentError),  # type: ignore[arg-type]
+    ("reload_file(list)", lambda: ENGINE.reload_file([]), ArgumentError),  # type: ignore[arg-type]
+    ("Engine(int)", lambda: Engine(3), ArgumentError),  # type: ignore[arg-type]
+    ("Engine(None)", lambda: Engine(None), ArgumentError),  # type: ignore[arg-type]
+    ("Engine.replace(dict)", lambda: ENGINE.replace(DOC), ArgumentError),  # type: ignore[arg-type]
+    ("Problem(int code)", lambda: Problem(1, "", ""), ArgumentError),  # type: ignore[arg-type]
+    ("Problem(negative line)", lambda: Problem("c", "", "m", -1, 1), ArgumentError),
+    ("blocked_outcome(int)", lambda: blocked_outcome(3), ArgumentError),  # type: ignore[arg-type]
+    ("blocked_outcome(unknown)", lambda: blocked_outcome("maybe"), ArgumentError),
+    ("check(int policies)", lambda: check(3, user="u", connector="c", tool="t"), ArgumentError),  # type: ignore[arg-type]
+    ("check(callable of None)", lambda: check(lambda: None, user="u", connector="c", tool="t"), ArgumentError),  # type: ignore[arg-type, return-value]
+    ("guard(int policies)", lambda: guard(3, connector="c"), ArgumentError),  # type: ignore[arg-type]
+]
+
+
+@pytest.mark.parametrize(("call", "expected"), [w[1:] for w in WRONG], ids=[w[0] for w in WRONG])
+def test_every_bad_argument_raises_a_package_error(
+    call: Callable[[], object], expected: type[PolicyError]
+) -> None:
+    with pytest.raises(Exception) as raised:  # noqa: B017, PT011
+        call()
+    e = raised.value
+    assert type(e) is expected, repr(e)
+    assert isinstance(e, PolicyError) and type(e).__module__ == "agen_policy"
+    assert isinstance(e.code, str) and e.code and e.message
+    assert not isinstance(e, (RecursionError, ValueError))
+    assert isinstance(e, TypeError) == (expected is ArgumentError)
+
+
+def test_argument_errors_are_type_errors() -> None:
+    with pytest.raises(TypeError, match="`policies` must be a PolicySet, not int"):
+        Engine(3)  # type: ignore[arg-type]
+    with pytest.raises(ArgumentError) as raised:
+        Engine(3)  # type: ignore[arg-type]
+    assert (raised.value.code, raised.value.path) == ("invalid_argument", None)
+    copy = pickle.loads(pickle.dumps(raised.value))
+    assert (type(copy), copy.message) == (ArgumentError, raised.value.message)
+
+
+def test_validate_never_raises_for_a_bad_document() -> None:
+    documents: list[Any] = [3, None, [], deep_dict(100_000), {"connectors": {1, 2}}, "\ud800"]
+    for document in documents:
+        result = agen_policy.validate(document)
+        assert not result.valid and result.problems
 
 
 # --- the panic boundary -------------------------------------------------------------------------
 
 
-def test_a_panic_surfaces_as_policy_error() -> None:
+def test_a_panic_surfaces_as_policy_error(hooks: Hooks) -> None:
     with pytest.raises(PolicyError) as raised:
-        _native._panic_for_tests("something broke")
+        hooks.panic_for_tests("something broke")
     assert type(raised.value) is PolicyError
     assert str(raised.value) == "internal error in agen_policy: something broke"
+    assert raised.value.code == "internal_error" and raised.value.path is None
+
+
+def entry_points(acme: PolicySet) -> dict[type, dict[str, Callable[[], object]]]:
+    """Every entry point of every native class, each called once, by class and name."""
+    engine = Engine(acme)
+    decision = acme.evaluate("alice", "github", "delete_repository")
+    problem = Problem("c", "/p", "m", 1, 2)
+    validation = agen_policy.validate({"connectors": 1})
+    explanation = acme.explain("erin", "github", "create_repository", context={"agent": {}})
+    policy = next(p for p in explanation.policies if p.rules)
+    rule = policy.rules[0]
+    condition = rule.conditions[0]
+    text = json.dumps(DOC)
+    request = {"user": "u", "connector": "c", "tool": "t"}
+
+    def common(obj: object) -> dict[str, Callable[[], object]]:
+        calls: dict[str, Callable[[], object]] = {"__repr__": lambda: repr(obj)}
+        if "__str__" in type(obj).__dict__:
+            calls["__str__"] = lambda: str(obj)
+        if "to_dict" in type(obj).__dict__:
+            calls["to_dict"] = lambda: obj.to_dict()  # type: ignore[attr-defined]
+        for name, member in type(obj).__dict__.items():
+            if type(member).__name__ == "getset_descriptor":
+                calls[name] = lambda name=name: getattr(obj, name)  # type: ignore[misc]
+        return calls
+
+    def compared(obj: object) -> dict[str, Callable[[], object]]:
+        calls: dict[str, Callable[[], object]] = {
+            op: (lambda op=op: getattr(obj, op)(obj))  # type: ignore[misc]
+            for op in ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__")
+        }
+        calls["__hash__"] = lambda: hash(obj)
+        return calls
+
+    return {
+        PolicySet: {
+            **common(acme),
+            "from_json": lambda: PolicySet.from_json(text),
+            "from_dict": lambda: PolicySet.from_dict(DOC),
+            "from_file": lambda: PolicySet.from_file("/nonexistent"),
+            "document": lambda: acme.document(),
+            "evaluate": lambda: acme.evaluate("u", "c", "t"),
+            "evaluate_request": lambda: acme.evaluate_request(request),
+            "evaluate_many": lambda: acme.evaluate_many([request]),
+            "explain": lambda: acme.explain("u", "c", "t"),
+            "explain_request": lambda: acme.explain_request(request),
+            "__reduce__": lambda: acme.__reduce__(),
+            **{
+                name: (lambda name=name: getattr(acme, name)("u", "c", "t"))  # type: ignore[misc]
+                for name in ("_probe_call", "_probe_convert", "_probe_decide", "_probe_uncached")
+            },
+        },
+        Engine: {
+            **common(engine),
+            "__new__": lambda: Engine(acme),
+            "reload": lambda: engine.reload(text),
+            "reload_file": lambda: engine.reload_file("/nonexistent"),
+            "replace": lambda: engine.replace(acme),
+            "evaluate": lambda: engine.evaluate("u", "c", "t"),
+            "evaluate_request": lambda: engine.evaluate_request(request),
+            "evaluate_many": lambda: engine.evaluate_many([request]),
+            "explain": lambda: engine.explain("u", "c", "t"),
+            "explain_request": lambda: engine.explain_request(request),
+        },
+        agen_policy.Decision: {**common(decision), **compared(decision)},
+        Problem: {
+            **common(problem),
+            **compared(problem),
+            "__new__": lambda: Problem("c", "", "m"),
+            "__reduce__": lambda: problem.__reduce__(),
+        },
+        agen_policy.Validation: common(validation),
+        agen_policy.Explanation: common(explanation),
+        agen_policy.PolicyTrace: common(policy),
+        agen_policy.RuleTrace: common(rule),
+        agen_policy.ConditionTrace: common(condition),
+        type(agen_policy._native): {
+            "validate": lambda: agen_policy.validate(DOC),
+            "blocked_outcome": lambda: blocked_outcome("deny"),
+        },
+    }
+
+
+def test_every_entry_point_goes_through_the_panic_boundary(acme: PolicySet, hooks: Hooks) -> None:
+    calls = entry_points(acme)
+    # Every method, getter and slot each class defines is called (new ones must be added).
+    for cls, named in calls.items():
+        if cls is type(agen_policy._native):
+            defined = {
+                n
+                for n in dir(agen_policy._native)
+                if not n.startswith("__") and callable(getattr(agen_policy._native, n))
+            }
+            defined -= {"_panic_for_tests", "_panic_in_next_boundary"}
+            defined -= {n for n in defined if isinstance(getattr(agen_policy._native, n), type)}
+        else:
+            defined = set(cls.__dict__) - {"__doc__", "__module__"}
+        assert defined == set(named), (cls.__name__, defined ^ set(named))
+
+    missed = []
+    for cls, named in calls.items():
+        for name, call in named.items():
+            hooks.panic_in_next_boundary(True)
+            try:
+                call()
+            except PolicyError as e:
+                if str(e) != "internal error in agen_policy: a panic injected by the tests":
+                    missed.append(f"{cls.__name__}.{name}: {e!r}")
+            except BaseException as e:  # noqa: BLE001
+                missed.append(f"{cls.__name__}.{name}: {e!r}")
+            else:
+                missed.append(f"{cls.__name__}.{name} returned")
+            if hooks.panic_in_next_boundary(False):
+                missed.append(f"{cls.__name__}.{name} entered no boundary")
+    assert missed == []
 
 
 def test_every_error_is_a_policy_error() -> None:
     for cls in (
         DocumentError,
         RequestError,
+        PolicyFileError,
+        ArgumentError,
         agen_policy.ToolBlocked,
         agen_policy.ToolDenied,
         agen_policy.StepUpRequired,
@@ -415,3 +691,4 @@ def test_every_error_is_a_policy_error() -> None:
     ):
         assert issubclass(cls, PolicyError)
     assert issubclass(PolicyError, Exception)
+    assert issubclass(PolicyFileError, OSError) and issubclass(ArgumentError, TypeError)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from agen_policy import (
     Action,
     ApprovalRequired,
+    ArgumentError,
     Decision,
     PolicyError,
     PolicySet,
@@ -23,6 +27,7 @@ from agen_policy import (
     enforce,
     guard,
 )
+from agen_policy._native import blocked_outcome
 
 TRUSTED = {"agent": {"type": "ChatGPT"}}
 
@@ -135,7 +140,7 @@ def test_explicit_identity(acme: PolicySet) -> None:
     assert isinstance(d, Decision) and d.allowed
     with pytest.raises(ToolDenied):
         check(acme, user="alice", connector="github", tool="create_issue")
-    with acting_for("alice"), pytest.raises(TypeError, match="groups and context come with"):
+    with acting_for("alice"), pytest.raises(ArgumentError, match="groups and context come with"):
         check(acme, connector="github", tool="create_issue", context=TRUSTED)
 
 
@@ -192,4 +197,82 @@ def test_async_tools_are_checked_before_they_run(acme: PolicySet) -> None:
         return list(await asyncio.gather(session("alice"), session("carol")))
 
     assert asyncio.run(main()) == [ApprovalRequired, ToolDenied]
+    assert ran == []
+
+
+def test_blocked_outcomes_and_codes_come_from_the_core(acme: PolicySet) -> None:
+    assert blocked_outcome(Action.ALLOW) is None
+    expected = {
+        Action.DENY: ("tool_denied", ToolDenied),
+        Action.STEP_UP: ("step_up_required", StepUpRequired),
+        Action.REQUEST_APPROVAL: ("approval_required", ApprovalRequired),
+    }
+    for action, (code, cls) in expected.items():
+        assert blocked_outcome(action) == (code, cls.__name__)
+        assert cls.code == code
+    for user, connector, tool, cls in [
+        ("erin", "github", "create_repository", ToolDenied),
+        ("alice", "google_drive", "share_file", StepUpRequired),
+        ("alice", "github", "delete_repository", ApprovalRequired),
+    ]:
+        with acting_for(user), pytest.raises(cls) as raised:
+            check(acme, connector=connector, tool=tool)
+        assert raised.value.code == expected[raised.value.decision.action][0]
+        assert isinstance(raised.value, ToolBlocked)
+
+
+def test_tool_call_arguments_are_not_an_input_of_the_guard(acme: PolicySet) -> None:
+    # alice may create a repository only through a trusted agent, which the host vouches for
+    # in acting_for's context. Arguments shaped like that context change nothing.
+    ran: list[object] = []
+
+    @guard(acme, connector="github")
+    def create_repository(*args: object, **kwargs: object) -> str:
+        ran.append((args, kwargs))
+        return "created"
+
+    forged: dict[str, Any] = {"agent.type": "ChatGPT"}
+    calls: list[Callable[[], object]] = [
+        lambda: create_repository(forged),
+        lambda: create_repository(**forged),
+        lambda: create_repository(context={"agent": {"type": "ChatGPT"}}, user="bob"),
+        lambda: create_repository(agent={"type": "ChatGPT"}, groups=["engineering"]),
+    ]
+    with acting_for("alice"):
+        for call in calls:
+            with pytest.raises(ToolDenied) as raised:
+                call()
+            assert raised.value.decision.policies == ("github-write-trusted-agents",)
+            assert raised.value.user == "alice"
+    assert ran == []
+    # The same call with the context from the host is allowed: the context does matter.
+    with acting_for("alice", context={"agent.type": "ChatGPT"}):
+        assert create_repository(**forged) == "created"
+    assert len(ran) == 1
+
+
+def test_coroutines_raise_when_awaited_not_when_called(acme: PolicySet) -> None:
+    ran: list[str] = []
+
+    @guard(acme, connector="github")
+    async def delete_repository(name: str) -> str:
+        ran.append(name)
+        return name
+
+    assert inspect.iscoroutinefunction(delete_repository)
+
+    async def main() -> None:
+        with acting_for("alice"):
+            coroutine = delete_repository("old")  # no check yet: nothing is raised
+            assert inspect.iscoroutine(coroutine)
+            with pytest.raises(ApprovalRequired) as raised:
+                await coroutine
+            assert raised.value.code == "approval_required"
+            task = asyncio.create_task(delete_repository("older"))
+            await asyncio.wait([task])
+            error = task.exception()
+            assert isinstance(error, ToolBlocked) and isinstance(error, ApprovalRequired)
+            assert error.decision.approval_flows == ("security-review",)
+
+    asyncio.run(main())
     assert ran == []

@@ -16,8 +16,10 @@ Node and the ``agen-policy`` command.
 
 from ._errors import (
     ApprovalRequired,
+    ArgumentError,
     DocumentError,
     PolicyError,
+    PolicyFileError,
     RequestError,
     StepUpRequired,
     ToolBlocked,
@@ -42,6 +44,7 @@ from .guard import Identity, acting_for, check, current_identity, enforce, guard
 __all__ = [
     "Action",
     "ApprovalRequired",
+    "ArgumentError",
     "ConditionTrace",
     "Decision",
     "DocumentError",
@@ -49,6 +52,7 @@ __all__ = [
     "Explanation",
     "Identity",
     "PolicyError",
+    "PolicyFileError",
     "PolicySet",
     "PolicyTrace",
     "Problem",

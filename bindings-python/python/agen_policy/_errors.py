@@ -1,9 +1,31 @@
-"""The exceptions the package raises. Every one derives from :class:`PolicyError`."""
+"""The exceptions the package raises. Every one derives from :class:`PolicyError`.
+
+Each carries a stable ``code`` (the same string in every language), a ``message`` and, where one
+exists, a ``path``:
+
+==========================  =====================================  ===============================
+class                       ``code``                               ``path``
+==========================  =====================================  ===============================
+``PolicyError``             ``internal_error`` (a failure inside   ``None``
+                            the engine, which should not happen)
+``DocumentError``           its first problem's code               its first problem's JSON Pointer
+``RequestError``            ``invalid_request``                    JSON Pointer into the request
+``PolicyFileError``         ``io_error`` (also an ``OSError``)     the file's path
+``ArgumentError``           ``invalid_argument`` (also a           ``None``
+                            ``TypeError``)
+``ToolDenied`` ...          the core's guard codes (``tool_denied``, ``None``
+                            ``step_up_required``, ``approval_required``)
+==========================  =====================================  ===============================
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
+
+from ._native import blocked_outcome
+from ._types import Action
 
 if TYPE_CHECKING:
     from ._native import Decision, Problem
@@ -12,6 +34,8 @@ __all__ = [
     "PolicyError",
     "DocumentError",
     "RequestError",
+    "PolicyFileError",
+    "ArgumentError",
     "ToolBlocked",
     "ToolDenied",
     "StepUpRequired",
@@ -22,16 +46,31 @@ __all__ = [
 class PolicyError(Exception):
     """The root of every error of this package.
 
-    An unexpected failure inside the engine (which should never happen) is raised as a
-    plain ``PolicyError`` too, never as a crash of the interpreter.
+    ``code`` is a stable, machine-readable code, ``message`` says what is wrong, and ``path``
+    where, when there is a where. An unexpected failure inside the engine (which should never
+    happen) is raised as a plain ``PolicyError`` with code ``internal_error``, never as a crash
+    of the interpreter.
     """
+
+    code: str = "internal_error"
+    message: str
+    path: str | None = None
+
+    def __init__(self, message: str, *, code: str | None = None, path: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if path is not None:
+            self.path = path
 
 
 class DocumentError(PolicyError):
     """A policy document that does not load.
 
     ``problems`` lists every error found (never empty), each with a stable ``code``, a JSON
-    Pointer ``path`` and a ``message``; ``warnings`` the warnings found on the way.
+    Pointer ``path`` and a ``message``; ``warnings`` the warnings found on the way. ``code`` and
+    ``path`` are those of the first problem.
     """
 
     problems: tuple[Problem, ...]
@@ -43,17 +82,18 @@ class DocumentError(PolicyError):
         problems: Sequence[Problem] = (),
         warnings: Sequence[Problem] = (),
     ) -> None:
-        super().__init__(message)
-        self.problems = tuple(problems)
+        problems = tuple(problems)
+        first = problems[0] if problems else None
+        super().__init__(
+            message,
+            code=first.code if first else "invalid_document",
+            path=first.path if first else "",
+        )
+        self.problems = problems
         self.warnings = tuple(warnings)
 
-    @property
-    def code(self) -> str:
-        """The code of the first problem, for callers that want one code."""
-        return self.problems[0].code if self.problems else "invalid_document"
-
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (str(self), self.problems, self.warnings))
+        return (type(self), (self.message, self.problems, self.warnings))
 
 
 class RequestError(PolicyError):
@@ -61,35 +101,76 @@ class RequestError(PolicyError):
 
     ``code`` is always ``"invalid_request"``; ``path`` is a JSON Pointer to the offending part
     of the request (``""`` for the whole request); in a batch, ``index`` is the position of
-    the offending request.
+    the offending request. ``message`` is the core's message; ``str()`` adds where.
     """
 
-    code: ClassVar[str] = "invalid_request"
-    message: str
-    path: str
+    code = "invalid_request"
+    path: str = ""
     index: int | None
 
     def __init__(self, message: str, path: str = "", index: int | None = None) -> None:
+        super().__init__(message, path=path)
+        self.path = path
+        self.index = index
         where = path or "the root"
         text = f"invalid request at {where}: {message}"
         if index is not None:
             text = f"request {index}: {text}"
-        super().__init__(text)
-        self.message = message
-        self.path = path
-        self.index = index
+        self.args = (text,)
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.message, self.path, self.index))
+
+
+class PolicyFileError(PolicyError, OSError):
+    """A policy document file that cannot be read (missing, a directory, no permission...).
+
+    Also an ``OSError``: ``errno``, ``strerror`` and ``filename`` are set as the operating system
+    reported them. ``path`` is the file's path as given (a file system path, not a JSON Pointer).
+    A file that is read but is too large or not a valid document raises ``DocumentError``.
+    """
+
+    code = "io_error"
+    path: str = ""
+
+    def __init__(self, message: str, path: str, errno: int | None = None) -> None:
+        super().__init__(message, path=path)
+        self.path = path
+        self.filename = path
+        self.errno = errno
+        self.strerror = os.strerror(errno) if errno is not None else None
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.message, self.path, self.errno))
+
+
+class ArgumentError(PolicyError, TypeError):
+    """An argument of the wrong kind that is neither a request nor a document: a path that is
+    not a path, a ``PolicySet`` that is not one, an action name that is no action. Also a
+    ``TypeError``. (A bad request raises ``RequestError``, a bad document ``DocumentError``.)
+    """
+
+    code = "invalid_argument"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.message,))
 
 
 class ToolBlocked(PolicyError):
     """A guarded tool call that the policies do not allow to run now.
 
     Carries the ``decision`` and the call it is about (``user``, ``connector``, ``tool``).
-    Catch this class to handle every outcome but ``allow``, or one of its subclasses.
+    Catch this class to handle every outcome but ``allow``, or one of its subclasses; each has
+    the ``code`` the core gives that outcome in every language.
     """
 
+    code = "tool_blocked"
     decision: Decision
     user: str
     connector: str
@@ -120,11 +201,34 @@ class ApprovalRequired(ToolBlocked):
         return self.decision.approval_flows
 
 
+def _blocked_from_core() -> dict[Action, type[ToolBlocked]]:
+    """The class raised for each action that blocks a call, and its code, as the core defines
+    them for every language. A class the core names that this package lacks fails the import:
+    better no guard than one that lets an outcome through unnamed."""
+    classes = {cls.__name__: cls for cls in (ToolDenied, StepUpRequired, ApprovalRequired)}
+    table: dict[Action, type[ToolBlocked]] = {}
+    for action in Action:
+        outcome = blocked_outcome(action)
+        if outcome is None:
+            continue
+        code, class_name = outcome
+        cls = classes[class_name]
+        cls.code = code
+        table[action] = cls
+    return table
+
+
+_BLOCKED: dict[Action, type[ToolBlocked]] = _blocked_from_core()
+"""The ``ToolBlocked`` subclass for each action other than ``allow``."""
+
+
 # Shown and pickled as members of the package, where they are imported from.
 for _cls in (
     PolicyError,
     DocumentError,
     RequestError,
+    PolicyFileError,
+    ArgumentError,
     ToolBlocked,
     ToolDenied,
     StepUpRequired,

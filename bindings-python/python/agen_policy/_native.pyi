@@ -6,7 +6,7 @@ from typing import Any, final
 from ._types import Action, Reason
 
 __all__ = [
-    "_panic_for_tests",
+    "blocked_outcome",
     "validate",
     "ConditionTrace",
     "Decision",
@@ -28,6 +28,9 @@ _Groups = list[str] | tuple[str, ...] | set[str] | frozenset[str]
 _JsonText = str | bytes
 """JSON text, as ``str`` or UTF-8 ``bytes``."""
 
+_Path = str | bytes | os.PathLike[str] | os.PathLike[bytes]
+"""A file system path."""
+
 @final
 class Engine:
     """A shared handle to the current policy set, reloadable while requests are evaluated.
@@ -44,8 +47,8 @@ class Engine:
         """The current set's version."""
     def reload(self, document: _JsonText | dict[str, Any]) -> str:
         """Loads a document and, if valid, makes it current; returns its version."""
-    def reload_file(self, path: str | os.PathLike[str]) -> str:
-        """Like ``reload``, reading the document from a JSON file."""
+    def reload_file(self, path: _Path) -> str:
+        """Like ``reload``, reading the document from a JSON file (as ``PolicySet.from_file``)."""
     def replace(self, policies: PolicySet) -> PolicySet:
         """Makes ``policies`` current; returns the set it replaces."""
     def evaluate(
@@ -72,6 +75,8 @@ class Engine:
         context: dict[str, Any] | None = None,
     ) -> Explanation:
         """``explain`` on the current set."""
+    def explain_request(self, request: dict[str, Any] | _JsonText) -> Explanation:
+        """``explain_request`` on the current set."""
 
 @final
 class PolicySet:
@@ -84,8 +89,9 @@ class PolicySet:
     def from_dict(document: dict[str, Any]) -> PolicySet:
         """Loads a document given as Python values (as ``json.load`` makes them)."""
     @staticmethod
-    def from_file(path: str | os.PathLike[str]) -> PolicySet:
-        """Loads a document from a JSON file."""
+    def from_file(path: _Path) -> PolicySet:
+        """Loads a document from a JSON file, reading at most one byte more than the document
+        size limit; raises ``PolicyFileError`` when it cannot be read."""
     @property
     def version(self) -> str:
         """SHA-256, in hex, of the document as loaded; every decision carries it."""
@@ -111,44 +117,6 @@ class PolicySet:
     def evaluate_many(self, requests: Any) -> list[Decision]:
         """Decides on every request of an iterable (each as for ``evaluate_request``), in
         order, evaluating without holding the GIL."""
-    # Cost probes for benches/python/bench_evaluate.py, not part of the API: the call alone,
-    # the call and conversion, evaluate without its Decision, evaluate with a fresh Decision.
-    def _probe_call(
-        self,
-        user: str,
-        connector: str,
-        tool: str,
-        *,
-        groups: _Groups | None = None,
-        context: dict[str, Any] | None = None,
-    ) -> bool: ...
-    def _probe_convert(
-        self,
-        user: str,
-        connector: str,
-        tool: str,
-        *,
-        groups: _Groups | None = None,
-        context: dict[str, Any] | None = None,
-    ) -> bool: ...
-    def _probe_decide(
-        self,
-        user: str,
-        connector: str,
-        tool: str,
-        *,
-        groups: _Groups | None = None,
-        context: dict[str, Any] | None = None,
-    ) -> bool: ...
-    def _probe_uncached(
-        self,
-        user: str,
-        connector: str,
-        tool: str,
-        *,
-        groups: _Groups | None = None,
-        context: dict[str, Any] | None = None,
-    ) -> Decision: ...
     def explain(
         self,
         user: str,
@@ -213,6 +181,7 @@ class Problem:
     def column(self) -> int | None: ...
     def to_dict(self) -> dict[str, Any]: ...
     def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
 @final
@@ -306,4 +275,9 @@ class ConditionTrace:
 def validate(document: dict[str, Any] | _JsonText) -> Validation:
     """Validates a document without raising for its content."""
 
-def _panic_for_tests(message: str) -> None: ...
+def blocked_outcome(action: str) -> tuple[str, str] | None:
+    """What a guard does with ``action``, as the core defines it for every language: ``None``
+    for ``allow``, else the code and the class name of the error raised."""
+
+# Test hooks (`_panic_for_tests`, `_panic_in_next_boundary`, `PolicySet._probe_*`) exist only in
+# a build with the `test-hooks` feature, and have no stubs.
