@@ -42,6 +42,13 @@ describe('the guard takes identity from the host only', () => {
         JSON.stringify(args),
       )
     }
+    // Asking for the arguments as context, as an earlier API allowed, does not make them so.
+    for (const args of [{ 'agent.type': 'ChatGPT' }, { agent: { type: 'Cursor' } }]) {
+      assert.throws(
+        () => guard.wrap('github', 'create_issue', () => ran++, { context: (a) => a })(args),
+        (e) => e instanceof ArgumentError || e instanceof ToolDenied,
+      )
+    }
     assert.equal(ran, 0)
     // The same call made for a host whose agent is trusted runs.
     const trusted = new Guard(acme, { user: 'erin', context: { agent: { type: 'ChatGPT' } } })
