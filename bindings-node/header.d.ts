@@ -22,7 +22,7 @@ export declare class PolicyError extends Error {
 
 /** A policy document that does not load: every problem, each with a code and a JSON Pointer. */
 export declare class DocumentError extends PolicyError {
-  /** The code of the first problem. */
+  /** The code of the first problem, e.g. `invalid_document` or `limit_exceeded`. */
   readonly code: string
   /** The path of the first problem. */
   readonly path: string
@@ -41,7 +41,20 @@ export declare class RequestError extends PolicyError {
   readonly index?: number
 }
 
-/** Thrown by a `Guard` when a tool may not run now. */
+/** An argument of the wrong type, or an option that does not exist (code `invalid_argument`). */
+export declare class ArgumentError extends PolicyError {
+  readonly code: 'invalid_argument'
+}
+
+/**
+ * Thrown when `structuredClone` or `postMessage` meets a `PolicySet`, an `Engine` or an
+ * `Explanation` (code `not_cloneable`): a worker loads its own set.
+ */
+export declare class DataCloneError extends PolicyError {
+  readonly code: 'not_cloneable'
+}
+
+/** Thrown by a `Guard` when a tool may not run now; the code is the engine's, in every language. */
 export declare class GuardError extends PolicyError {
   readonly code: 'tool_denied' | 'step_up_required' | 'approval_required'
   /** The decision that stopped the call. */
@@ -67,23 +80,6 @@ export declare class ApprovalRequired extends GuardError {
   readonly approvalFlows: string[]
 }
 
-/** What a `Guard` fills into every request it checks. */
-export interface GuardDefaults {
-  user?: string
-  groups?: string[]
-  context?: Record<string, unknown>
-}
-
-/** Options of `Guard.wrap`. */
-export interface WrapOptions<Args extends unknown[]> {
-  /** Context of this call, computed from the tool's arguments (merged over the defaults). */
-  context?: (...args: Args) => Record<string, unknown> | undefined
-}
-
-/**
- * Guards tool calls of agent code, whatever its framework: `check` returns the decision when
- * the tool may run and throws `ToolDenied`, `StepUpRequired` or `ApprovalRequired` otherwise.
- */
 /**
  * A handle to the current policy set, reloadable while the host keeps evaluating. `reload`
  * validates the new document first: an invalid one throws `DocumentError` and the current set
@@ -95,8 +91,8 @@ export declare class Engine {
   readonly current: PolicySet
   /** The current set's version. */
   readonly version: string
-  /** Loads a document (JSON text or an object) and, if valid, makes it current; returns its version. */
-  reload(document: string | object): string
+  /** Loads a document (JSON text or bytes, or an object) and, if valid, makes it current; returns its version. */
+  reload(document: string | Uint8Array | object): string
   /** Like `reload`, reading the document from a JSON file. */
   reloadFile(path: string): string
   /** Makes `policySet` current; returns the set it replaces. */
@@ -109,22 +105,49 @@ export declare class Engine {
   explain(request: Request): Explanation
 }
 
+/** Who guarded calls are made for: the host's, never a tool call's. */
+export interface GuardIdentity {
+  user?: string
+  groups?: string[]
+  context?: Record<string, unknown>
+}
+
+/** A call to check: the tool, and optionally a whole identity named by the host. */
+export type GuardCall =
+  | { connector: string; tool: string }
+  | ({ connector: string; tool: string } & Pick<Request, 'user' | 'groups' | 'context'>)
+
+/**
+ * Guards tool calls of agent code, whatever its framework: `check` returns the decision when
+ * the tool may run and throws `ToolDenied`, `StepUpRequired` or `ApprovalRequired` otherwise.
+ *
+ * The identity every call is made for (user, groups, context) is the one given to the
+ * constructor, copied then; nothing from a tool call's arguments is merged into it.
+ */
 export declare class Guard {
-  constructor(policySet: PolicySet | Engine, defaults?: GuardDefaults)
+  constructor(policySet: PolicySet | Engine, identity?: GuardIdentity)
   /** The policy set (or engine, whose current set is used) it checks against. */
   readonly policySet: PolicySet | Engine
-  /** Decides on a request (merged over the defaults); throws unless the action is `allow`. */
-  check(request: Partial<Request> & Pick<Request, 'connector' | 'tool'>): Decision
+  /** The identity calls are made for (frozen). */
+  readonly identity: Readonly<GuardIdentity>
+  /**
+   * Decides on a call for the guard's identity (or, when `user` is given, for the identity the
+   * call names in full; `groups` and `context` without `user` throw `ArgumentError`); throws
+   * unless the action is `allow`.
+   */
+  check(call: GuardCall): Decision
   /**
    * Wraps a tool's implementation so that every call is checked first; the wrapper returns
-   * what `fn` returns (a promise stays a promise).
+   * what `fn` returns. For an `async` function the wrapper is async and a blocked call rejects;
+   * otherwise a blocked call throws.
    */
-  wrap<Args extends unknown[], R>(
+  wrap<Args extends unknown[], R>(connector: string, tool: string, fn: (...args: Args) => R): (...args: Args) => R
+  /** Like `wrap`, for any function returning a promise: the wrapper always returns a promise. */
+  wrapAsync<Args extends unknown[], R>(
     connector: string,
     tool: string,
-    fn: (...args: Args) => R,
-    options?: WrapOptions<Args>,
-  ): (...args: Args) => R
+    fn: (...args: Args) => R | PromiseLike<R>,
+  ): (...args: Args) => Promise<Awaited<R>>
 }
 
 /** Decides on a request and throws unless the action is `allow`: `new Guard(policySet).check(request)`. */

@@ -1,11 +1,18 @@
 'use strict'
 
 // The package's entry: the native addon (built from source by `npm install`), its error
-// classes, the tool guard, and an encoding fast path in front of `PolicySet#evaluate`.
+// classes, the conversion of JavaScript values to JSON text, the tool guard, and an encoding
+// fast path in front of `PolicySet#evaluate`.
+
+const { isAsyncFunction, isGeneratorFunction } = require('node:util').types
 
 const native = require('./agen-policy.node')
 
-const { PolicySet, Explanation, validate } = native
+const { PolicySet, Explanation, validate, blockedOutcome } = native
+
+// --- Errors ---------------------------------------------------------------------------------
+//
+// Every error the package throws is one of these, with a stable `code`.
 
 class PolicyError extends Error {
   constructor(message, code, options) {
@@ -32,6 +39,20 @@ class RequestError extends PolicyError {
   }
 }
 
+// A wrong argument: a value of the wrong type, an unknown option.
+class ArgumentError extends PolicyError {
+  constructor(message) {
+    super(message, 'invalid_argument')
+  }
+}
+
+// What structuredClone or postMessage meets when given a handle that cannot leave its thread.
+class DataCloneError extends PolicyError {
+  constructor(message) {
+    super(message, 'not_cloneable')
+  }
+}
+
 class GuardError extends PolicyError {
   constructor(message, code, decision, request) {
     super(message, code)
@@ -40,21 +61,26 @@ class GuardError extends PolicyError {
   }
 }
 
+// The guard's outcomes, their codes and class names are the core's (`guard::Blocked`), the same
+// in every language; `BLOCKED` maps each action to its class, `allow` to none.
+const ACTIONS = ['allow', 'step_up', 'request_approval', 'deny']
+const CODES = {}
+
 class ToolDenied extends GuardError {
   constructor(message, decision, request) {
-    super(message, 'tool_denied', decision, request)
+    super(message, CODES.ToolDenied, decision, request)
   }
 }
 
 class StepUpRequired extends GuardError {
   constructor(message, decision, request) {
-    super(message, 'step_up_required', decision, request)
+    super(message, CODES.StepUpRequired, decision, request)
   }
 }
 
 class ApprovalRequired extends GuardError {
   constructor(message, decision, request) {
-    super(message, 'approval_required', decision, request)
+    super(message, CODES.ApprovalRequired, decision, request)
   }
 
   get approvalFlows() {
@@ -62,16 +88,117 @@ class ApprovalRequired extends GuardError {
   }
 }
 
-native.setErrorFactory((info) => {
-  switch (info.kind) {
-    case 'document':
-      return new DocumentError(info.message, info.code, info)
-    case 'request':
-      return new RequestError(info.message, info)
-    default:
-      return new PolicyError(info.message, info.code)
+const BLOCKED = new Map()
+{
+  const classes = { ToolDenied, StepUpRequired, ApprovalRequired }
+  for (const action of ACTIONS) {
+    const outcome = blockedOutcome(action)
+    if (outcome === null) continue
+    const blocked = classes[outcome.className]
+    if (blocked === undefined) throw new Error(`the engine names a guard outcome this package lacks: ${outcome.className}`)
+    CODES[outcome.className] = outcome.code
+    BLOCKED.set(action, blocked)
   }
-})
+}
+
+function problemText(path, message) {
+  return `${path === '' ? 'the root' : path}: ${message}`
+}
+
+// A value that JSON cannot hold, reported as the core reports a bad request or document.
+function unwritable(kind, index, path, message, code) {
+  if (kind === 'request') {
+    const text = `invalid request at ${problemText(path, message)}`
+    return new RequestError(index === undefined ? text : `request ${index}: ${text}`, { path, index })
+  }
+  const problem = { code: code ?? 'invalid_document', path, message }
+  return new DocumentError(`invalid policy document (1 problem)\n  ${problem.code} at ${problemText(path, message)}`, problem.code, {
+    path,
+    problems: [problem],
+  })
+}
+
+function escapeToken(key) {
+  return key.replaceAll('~', '~0').replaceAll('/', '~1')
+}
+
+// Nesting written before it is cut. The core accepts far less (a context 32 levels deep, a
+// document 64), so a value cut here is still too deep and the core reports it; what matters is
+// that writing it cannot overflow the stack.
+const MAX_WRITTEN_DEPTH = 256
+
+// JSON text of a value, the way JSON.stringify writes it. Where JSON.stringify throws (a cycle,
+// a BigInt, nesting deeper than the stack), the value is written again, noting where each
+// object sits, so that the error is the package's and names the place.
+function jsonOf(value, kind, index) {
+  let text
+  try {
+    text = JSON.stringify(value)
+  } catch {
+    text = jsonWithPlaces(value, kind, index)
+  }
+  return text === undefined ? 'null' : text
+}
+
+function jsonWithPlaces(value, kind, index) {
+  const places = new WeakMap() // object being written → { path, depth, parent, object }
+  function replacer(key, v) {
+    const holder = places.get(this) // undefined for the root's wrapper
+    const path = holder === undefined ? '' : `${holder.path}/${escapeToken(key)}`
+    if (typeof v === 'bigint') throw unwritable(kind, index, path, 'a BigInt has no JSON form')
+    if (v === null || typeof v !== 'object') return v
+    for (let p = holder; p !== undefined; p = p.parent) {
+      if (p.object === v) throw unwritable(kind, index, path, 'the value contains itself (a cycle)')
+    }
+    const depth = holder === undefined ? 0 : holder.depth + 1
+    if (depth > MAX_WRITTEN_DEPTH) return []
+    places.set(v, { path, depth, parent: holder, object: v })
+    return v
+  }
+  try {
+    return JSON.stringify(value, replacer)
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e
+    // Longer than a JavaScript string can be, so far beyond the core's size limits.
+    const what = kind === 'request' ? 'request' : 'document'
+    throw unwritable(kind, index, '', `the ${what} is too large to write as JSON`, 'limit_exceeded')
+  }
+}
+
+// --- Handles stay on their thread -----------------------------------------------------------
+//
+// structuredClone and postMessage copy an object's own enumerable properties; a native handle
+// has none, so it would arrive as `{}`. This getter makes the copy fail with a DataCloneError
+// that says what to do instead.
+
+function refuseCloning(object, what, instead) {
+  Object.defineProperty(object, 'notCloneable', {
+    enumerable: true,
+    get() {
+      throw new DataCloneError(`${what} cannot be cloned or sent to another thread (structuredClone, postMessage): ${instead}`)
+    },
+  })
+  return object
+}
+
+const SET_ELSEWHERE = 'load it there, with PolicySet.fromJson(JSON.stringify(set.document())) or PolicySet.fromFile(path)'
+
+native.installHooks(
+  (info) => {
+    switch (info.kind) {
+      case 'document':
+        return new DocumentError(info.message, info.code, info)
+      case 'request':
+        return new RequestError(info.message, info)
+      case 'argument':
+        return new ArgumentError(info.message)
+      default:
+        return new PolicyError(info.message, info.code)
+    }
+  },
+  ({ value, kind, index }) => jsonOf(value, kind, index),
+  ({ handle }) => refuseCloning(handle, 'a PolicySet', SET_ELSEWHERE),
+)
 
 // --- The fast path --------------------------------------------------------------------------
 //
@@ -81,10 +208,10 @@ native.setErrorFactory((info) => {
 // the decision back from the same buffer. It handles the plain JSON-like values requests are
 // made of and means exactly what `JSON.stringify` would; anything else (a `toJSON` method, a
 // class instance, a BigInt, a cycle, an invalid request, a buffer too small) returns
-// `undefined` and goes to the native `evaluate`, which stringifies the request and lets the core
-// parse it, and reports errors.
+// `undefined` and goes to the native `evaluate`, which writes the request as JSON (`jsonOf`)
+// and lets the core parse it, and reports errors. Either way the request is checked by the
+// core (the decoded one through the same builder, under the same limits).
 
-const ACTIONS = ['allow', 'step_up', 'request_approval', 'deny']
 const REASONS = ['unknown_connector', 'connector_disabled', 'unknown_tool', 'tool_disabled', 'no_policy', 'policy']
 // Context nesting the encoder writes; deeper contexts go to the core, which enforces its limit.
 const MAX_DEPTH = 40
@@ -141,9 +268,15 @@ function writeValue(value, at, depth) {
         bytes[at] = 0 // JSON writes NaN and the infinities as null
         return at + 1
       }
-      bytes[at] = 3
-      view.setFloat64(at + 1, value, true)
-      return at + 9
+      if (Number.isSafeInteger(value)) {
+        bytes[at] = 3 // JSON writes it exactly (-0 as 0, and so does the decoder)
+        view.setFloat64(at + 1, value, true)
+        return at + 9
+      }
+      // Any other number as the text JSON writes for it, which the native side parses as the
+      // core parses JSON: 2 ** 60 is written 1152921504606847000, not the double's value.
+      bytes[at] = 7
+      return writeString(String(value), at + 1)
     case 'boolean':
       bytes[at] = value ? 2 : 1
       return at + 1
@@ -251,7 +384,7 @@ function encodeRequest(request) {
     view.setUint32(p, 0, true)
     p += 4
   } else {
-    if (!Array.isArray(groups)) return -1
+    if (!Array.isArray(groups) || typeof groups.toJSON === 'function') return -1
     const n = groups.length
     view.setUint32(p, n, true)
     p += 4
@@ -323,6 +456,7 @@ function evaluateFast(set, request) {
 
 const nativeEvaluate = PolicySet.prototype.evaluate
 const nativeEvaluateMany = PolicySet.prototype.evaluateMany
+const nativeExplain = PolicySet.prototype.explain
 
 Object.defineProperty(PolicySet.prototype, 'evaluate', {
   value: function evaluate(request) {
@@ -349,11 +483,23 @@ Object.defineProperty(PolicySet.prototype, 'evaluateMany', {
   configurable: true,
 })
 
-// --- The guard ------------------------------------------------------------------------------
+Object.defineProperty(PolicySet.prototype, 'explain', {
+  value: function explain(request) {
+    return refuseCloning(nativeExplain.call(this, request), 'an Explanation', 'send explanation.toJSON() instead')
+  },
+  writable: true,
+  configurable: true,
+})
+
+// --- Engine and guard -----------------------------------------------------------------------
 
 function describe(request, decision) {
   const why = decision.policies.length > 0 ? `${decision.reason}: ${decision.policies.join(', ')}` : decision.reason
   return `tool \`${request.tool}\` of connector \`${request.connector}\` for user \`${request.user}\`: ${decision.action} (${why})`
+}
+
+function isText(document) {
+  return typeof document === 'string' || ArrayBuffer.isView(document)
 }
 
 // A handle to the current policy set that can be reloaded while the host keeps evaluating.
@@ -364,8 +510,9 @@ class Engine {
   #current
 
   constructor(policySet) {
-    if (!(policySet instanceof PolicySet)) throw new TypeError('Engine needs a PolicySet')
+    if (!(policySet instanceof PolicySet)) throw new ArgumentError('new Engine(policySet): `policySet` must be a PolicySet')
     this.#current = policySet
+    refuseCloning(this, 'an Engine', SET_ELSEWHERE.replace('PolicySet.from', 'new Engine(PolicySet.from'))
   }
 
   get current() {
@@ -377,7 +524,7 @@ class Engine {
   }
 
   reload(document) {
-    const next = typeof document === 'string' ? PolicySet.fromJson(document) : PolicySet.fromObject(document)
+    const next = isText(document) ? PolicySet.fromJson(document) : PolicySet.fromObject(document)
     this.#current = next
     return next.version
   }
@@ -389,7 +536,7 @@ class Engine {
   }
 
   replace(policySet) {
-    if (!(policySet instanceof PolicySet)) throw new TypeError('Engine.replace needs a PolicySet')
+    if (!(policySet instanceof PolicySet)) throw new ArgumentError('Engine#replace(policySet): `policySet` must be a PolicySet')
     const old = this.#current
     this.#current = policySet
     return old
@@ -408,44 +555,128 @@ class Engine {
   }
 }
 
+function isObject(value) {
+  return value !== null && typeof value === 'object'
+}
+
+function deepFreeze(value) {
+  if (isObject(value)) {
+    for (const member of Object.values(value)) deepFreeze(member)
+    Object.freeze(value)
+  }
+  return value
+}
+
+const IDENTITY = ['user', 'groups', 'context']
+
+// Who the guarded calls are made for comes from the host, never from the call: a copy, taken
+// once, of what the host gives the Guard.
+function identityOf(identity) {
+  if (identity === undefined) return Object.freeze({})
+  if (!isObject(identity)) throw new ArgumentError('new Guard(policySet, identity): `identity` must be an object')
+  for (const key of Object.keys(identity)) {
+    if (!IDENTITY.includes(key)) {
+      throw new ArgumentError(`new Guard(policySet, identity): unknown identity member \`${key}\` (expected user, groups, context)`)
+    }
+  }
+  const { user, groups, context } = identity
+  return deepFreeze(JSON.parse(jsonOf({ user, groups, context }, 'request')))
+}
+
+function noOptions(method, options) {
+  if (options === undefined) return
+  if (!isObject(options)) throw new ArgumentError(`Guard#${method}: takes no options`)
+  for (const key of Object.keys(options)) {
+    if (key === 'context') {
+      throw new ArgumentError(
+        `Guard#${method}: there is no \`context\` option: a tool call's arguments never become its identity or context. ` +
+          'Give the host\'s context to the guard: new Guard(policySet, { user, groups, context })',
+      )
+    }
+    throw new ArgumentError(`Guard#${method}: unknown option \`${key}\``)
+  }
+}
+
+// Checks tool calls of agent code before they run. The identity a call is made for (user,
+// groups, context) is the host's: the one given to the constructor, or one the host names in
+// full in `check`. Nothing from a tool call is merged into it, and nothing is decided here: the
+// engine decides, and the core says which error each action raises.
 class Guard {
-  constructor(policySet, defaults = {}) {
+  #identity
+
+  constructor(policySet, identity) {
     if (!(policySet instanceof PolicySet || policySet instanceof Engine)) {
-      throw new TypeError('Guard needs a PolicySet or an Engine')
+      throw new ArgumentError('new Guard(policySet): `policySet` must be a PolicySet or an Engine')
     }
     this.policySet = policySet
-    this.defaults = defaults
+    this.#identity = identityOf(identity)
   }
 
-  check(request) {
-    const d = this.defaults
-    const merged = { ...d, ...request }
-    if (d.context !== undefined && request.context !== undefined) {
-      merged.context = { ...d.context, ...request.context }
-    }
-    const decision = this.policySet.evaluate(merged)
-    switch (decision.action) {
-      case 'allow':
-        return decision
-      case 'step_up':
-        throw new StepUpRequired(`step-up authentication required: ${describe(merged, decision)}`, decision, merged)
-      case 'request_approval':
-        throw new ApprovalRequired(
-          `approval required via ${decision.approvalFlows.join(', ') || 'no approval flow'}: ${describe(merged, decision)}`,
-          decision,
-          merged,
+  // The identity every guarded call is made for (frozen).
+  get identity() {
+    return this.#identity
+  }
+
+  check(call) {
+    if (!isObject(call)) throw new ArgumentError('Guard#check(call): `call` must be an object with `connector` and `tool`')
+    let request
+    if (call.user !== undefined) {
+      request = call // the host names the identity in full: nothing of the guard's is added
+    } else {
+      if (call.groups !== undefined || call.context !== undefined) {
+        throw new ArgumentError(
+          'Guard#check(call): `groups` and `context` come with `user`; without it the guard\'s identity is used, and nothing is merged into it',
         )
+      }
+      const { user: _user, groups: _groups, context: _context, ...rest } = call
+      request = { ...this.#identity, ...rest }
+    }
+    const decision = this.policySet.evaluate(request)
+    if (decision.action === 'allow') return decision
+    const Blocked = BLOCKED.get(decision.action) ?? ToolDenied // an action unknown here does not run
+    let message
+    switch (Blocked) {
+      case StepUpRequired:
+        message = `step-up authentication required: ${describe(request, decision)}`
+        break
+      case ApprovalRequired:
+        message = `approval required via ${decision.approvalFlows.join(', ') || 'no approval flow'}: ${describe(request, decision)}`
+        break
       default:
-        throw new ToolDenied(`denied: ${describe(merged, decision)}`, decision, merged)
+        message = `denied: ${describe(request, decision)}`
+    }
+    throw new Blocked(message, decision, request)
+  }
+
+  // Wraps a tool so that every call is checked first. An async function's wrapper is async: a
+  // blocked call rejects its promise. Any other function's wrapper throws when the call is
+  // blocked; `wrapAsync` is for functions that return a promise without being async.
+  wrap(connector, tool, fn, options) {
+    if (typeof fn !== 'function') throw new ArgumentError('Guard#wrap(connector, tool, fn): `fn` must be a function')
+    noOptions('wrap', options)
+    return isAsyncFunction(fn) && !isGeneratorFunction(fn) ? this.#guardedAsync(connector, tool, fn) : this.#guarded(connector, tool, fn)
+  }
+
+  // Wraps a tool whose calls return promises: the wrapper always returns a promise, rejected
+  // when the call is blocked (or when `fn` throws).
+  wrapAsync(connector, tool, fn, options) {
+    if (typeof fn !== 'function') throw new ArgumentError('Guard#wrapAsync(connector, tool, fn): `fn` must be a function')
+    noOptions('wrapAsync', options)
+    return this.#guardedAsync(connector, tool, fn)
+  }
+
+  #guarded(connector, tool, fn) {
+    const guard = this
+    return function guarded(...args) {
+      guard.check({ connector, tool })
+      return fn.apply(this, args)
     }
   }
 
-  wrap(connector, tool, fn, options = {}) {
+  #guardedAsync(connector, tool, fn) {
     const guard = this
-    const contextOf = options.context
-    return function guarded(...args) {
-      const context = contextOf === undefined ? undefined : contextOf(...args)
-      guard.check(context === undefined ? { connector, tool } : { connector, tool, context })
+    return async function guarded(...args) {
+      guard.check({ connector, tool })
       return fn.apply(this, args)
     }
   }
@@ -463,10 +694,13 @@ module.exports = {
   PolicyError,
   DocumentError,
   RequestError,
+  ArgumentError,
+  DataCloneError,
   GuardError,
   ToolDenied,
   StepUpRequired,
   ApprovalRequired,
   Guard,
   authorize,
+  blockedOutcome,
 }

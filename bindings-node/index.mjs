@@ -9,12 +9,15 @@ export const {
   PolicyError,
   DocumentError,
   RequestError,
+  ArgumentError,
+  DataCloneError,
   GuardError,
   ToolDenied,
   StepUpRequired,
   ApprovalRequired,
   Guard,
   authorize,
+  blockedOutcome,
 } = agenPolicy
 
 export default agenPolicy

@@ -31,5 +31,8 @@ if (cli === undefined) {
   if (cli === undefined) throw new Error('@napi-rs/cli is missing after installing the dependencies')
 }
 
+// AGEN_POLICY_NODE_FEATURES names cargo features to build with: `test.sh` asks for `test-hooks`
+// (exports only the tests use); an ordinary install builds without any.
 const release = process.argv.includes('--debug') ? [] : ['--release']
-run(process.execPath, [cli, 'build', ...release, '--no-const-enum', '--dts', 'index.d.ts'])
+const features = process.env.AGEN_POLICY_NODE_FEATURES ? ['--features', process.env.AGEN_POLICY_NODE_FEATURES] : []
+run(process.execPath, [cli, 'build', ...release, ...features, '--no-const-enum', '--dts', 'index.d.ts'])

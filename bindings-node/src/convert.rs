@@ -1,11 +1,14 @@
 //! Every conversion between JavaScript values and the core's types, and the errors thrown.
 
+use std::io::Read;
+use std::ops::Deref;
 use std::sync::Arc;
 
 use agen_policy_core as core;
-use napi::bindgen_prelude::JsObjectValue;
-use napi::bindgen_prelude::{Either, Function, FunctionRef, Object, Uint8Array, Unknown};
-use napi::{Env, Error, Result, Status, ValueType};
+use napi::bindgen_prelude::{
+    FromNapiValue, Function, FunctionRef, JsObjectValue, Object, Uint8ArraySlice, Unknown,
+};
+use napi::{Env, Error, JsString, JsValue, Result, Status, ValueType};
 use napi_derive::napi;
 use rustc_hash::FxHashMap;
 
@@ -176,6 +179,15 @@ impl Explanation {
 
 #[napi]
 impl Explanation {
+    /// Not a way to make an explanation: they come from `explain`.
+    #[napi(constructor, skip_typescript, catch_unwind)]
+    pub fn refuse_new(env: Env) -> Result<Explanation> {
+        Err(argument_error(
+            &env,
+            "an Explanation comes from `explain`, not `new`".to_owned(),
+        ))
+    }
+
     /// The decision, exactly as `evaluate` makes it.
     #[napi(getter, catch_unwind)]
     pub fn decision(&self) -> Decision {
@@ -355,7 +367,7 @@ impl From<&core::ConditionTrace> for ConditionTrace {
 /// What `index.js` receives to build the error it throws.
 #[derive(Default)]
 pub(crate) struct ErrorInfo {
-    /// `document`, `request` or `io`: which error class.
+    /// `document`, `request`, `argument` or `io`: which error class.
     kind: &'static str,
     message: String,
     /// The stable code.
@@ -369,7 +381,7 @@ pub(crate) struct ErrorInfo {
 }
 
 impl ErrorInfo {
-    fn into_object(self, env: &Env) -> Result<Object<'_>> {
+    fn into_object(self, env: &Env) -> Result<Object<'static>> {
         let mut o = Object::new(env)?;
         o.set("kind", self.kind)?;
         o.set("message", self.message)?;
@@ -388,37 +400,59 @@ impl ErrorInfo {
     }
 }
 
-/// The error constructor registered by `index.js`, kept per Node environment (main thread or
-/// worker), as Node-API references are.
-pub struct ErrorFactory {
-    factory: FunctionRef<Object<'static>, Unknown<'static>>,
+/// A function that `index.js` registers; it takes one object argument.
+type Hook = FunctionRef<Object<'static>, Unknown<'static>>;
+
+/// What `index.js` registers, kept per Node environment (main thread or worker), as Node-API
+/// references are: the function that builds its error classes, the one that writes a
+/// JavaScript value as JSON text, and the one that prepares each new handle (it makes
+/// structured cloning fail loudly rather than copy an empty object).
+pub struct Hooks {
+    error: Hook,
+    json: Hook,
+    adopt: Hook,
 }
 
-impl ErrorFactory {
+impl Hooks {
     pub(crate) fn install(
         env: &Env,
-        factory: &Function<Object<'static>, Unknown<'static>>,
+        [error, json, adopt]: [&Function<Object<'static>, Unknown<'static>>; 3],
     ) -> Result<()> {
-        let factory = ErrorFactory {
-            factory: factory.create_ref()?,
+        let hooks = Hooks {
+            error: error.create_ref()?,
+            json: json.create_ref()?,
+            adopt: adopt.create_ref()?,
         };
-        env.set_instance_data(factory, (), |_| {})
+        env.set_instance_data(hooks, (), |_| {})
     }
+}
+
+fn hook<'env>(
+    env: &'env Env,
+    pick: fn(&Hooks) -> &Hook,
+) -> Option<Function<'env, Object<'static>, Unknown<'static>>> {
+    let hooks = env.get_instance_data::<Hooks>().ok().flatten()?;
+    pick(hooks).borrow_back(env).ok()
+}
+
+/// Hands a new policy set to `index.js` to prepare.
+pub(crate) fn adopt(env: &Env, handle: &Object) -> Result<()> {
+    if let Some(adopt) = hook(env, |h| &h.adopt) {
+        let mut args = Object::new(env)?;
+        args.set("handle", handle)?;
+        adopt.call(args)?;
+    }
+    Ok(())
 }
 
 /// Turns an error description into the error to throw: an instance of the registered class, or
 /// without one a plain `Error` carrying `code`.
 fn throw(env: &Env, info: ErrorInfo) -> Error {
-    let built = env
-        .get_instance_data::<ErrorFactory>()
-        .ok()
-        .flatten()
-        .and_then(|f| f.factory.borrow_back(env).ok());
     let plain = Error::new(
         Status::GenericFailure,
         format!("{}: {}", info.code, info.message),
     );
-    let Some(factory) = built else {
+    let Some(factory) = hook(env, |h| &h.error) else {
         return plain;
     };
     // A factory that throws leaves its exception pending, and that is the one surfaced.
@@ -472,51 +506,222 @@ pub(crate) fn io_error(env: &Env, path: &str, e: &std::io::Error) -> Error {
     )
 }
 
+/// An argument of the wrong type or an unknown option (code `invalid_argument`).
+pub(crate) fn argument_error(env: &Env, message: String) -> Error {
+    throw(
+        env,
+        ErrorInfo {
+            kind: "argument",
+            message,
+            code: "invalid_argument".to_owned(),
+            ..ErrorInfo::default()
+        },
+    )
+}
+
 pub(crate) fn internal(e: impl std::fmt::Display) -> Error {
     Error::new(Status::GenericFailure, e.to_string())
 }
 
-/// `JSON.stringify(value)`: how JavaScript itself turns a value into JSON (`toJSON`, dropped
-/// `undefined` members, a `TypeError` on cycles and BigInts). A value JSON cannot hold at all
-/// (`undefined`, a function) becomes `null`, which the core then rejects with its own message.
-pub(crate) fn stringify(env: &Env, value: Unknown) -> Result<String> {
-    let json: Object = env.get_global()?.get_named_property("JSON")?;
-    let stringify: Function<Unknown, Option<String>> = json.get_named_property("stringify")?;
-    Ok(stringify.call(value)?.unwrap_or_else(|| "null".to_owned()))
+/// A JavaScript value's type as messages name it.
+pub(crate) fn type_name(value: &Unknown) -> &'static str {
+    match value.get_type() {
+        Ok(ValueType::Undefined) => "undefined",
+        Ok(ValueType::Null) => "null",
+        Ok(ValueType::Boolean) => "a boolean",
+        Ok(ValueType::Number) => "a number",
+        Ok(ValueType::String) => "a string",
+        Ok(ValueType::Symbol) => "a symbol",
+        Ok(ValueType::Function) => "a function",
+        Ok(ValueType::BigInt) => "a BigInt",
+        Ok(ValueType::Object) if value.is_array().unwrap_or(false) => "an array",
+        Ok(ValueType::Object) => "an object",
+        _ => "a value of another kind",
+    }
 }
 
-/// A document given as JSON text, bytes, or an object.
-pub(crate) fn document_bytes(env: &Env, document: Unknown) -> Result<Vec<u8>> {
-    match document.get_type()? {
-        ValueType::String => Ok(
-            <String as napi::bindgen_prelude::FromNapiValue>::from_unknown(document)?.into_bytes(),
-        ),
-        _ => {
-            let bytes: Either<Uint8Array, Unknown> =
-                napi::bindgen_prelude::FromNapiValue::from_unknown(document)?;
-            match bytes {
-                Either::A(bytes) => Ok(bytes.to_vec()),
-                Either::B(value) => Ok(stringify(env, value)?.into_bytes()),
-            }
+/// What a JSON text is read as: each kind has its size limit in the core and its error class.
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    /// A policy document.
+    Document,
+    /// A request.
+    Request,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Document => "document",
+            Kind::Request => "request",
+        }
+    }
+
+    /// The core's bound on the text's size in bytes.
+    fn limit(self) -> usize {
+        let limits = core::Limits::default();
+        match self {
+            Kind::Document => limits.max_document_bytes,
+            Kind::Request => limits.max_request_bytes,
         }
     }
 }
 
-pub(crate) fn request(env: &Env, value: Unknown) -> Result<core::Request> {
-    request_at(env, value, None)
+/// JSON text for the core: borrowed from a `Uint8Array` (up to a length), or owned.
+///
+/// Whatever the source (a string, bytes, a file, a value written as JSON), the core is given at
+/// most one byte more than its limit, so a text too long is refused in the same words from
+/// every source: "... is <limit + 1> bytes, more than the limit of <limit>".
+pub(crate) enum Text<'a> {
+    Borrowed(Uint8ArraySlice<'a>, usize),
+    Owned(Vec<u8>),
 }
 
-pub(crate) fn request_at(env: &Env, value: Unknown, index: Option<usize>) -> Result<core::Request> {
-    let text = stringify(env, value)?;
-    request_from_json(env, &text, index)
+impl Deref for Text<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Text::Borrowed(bytes, len) => bytes.get(..*len).unwrap_or(bytes),
+            Text::Owned(bytes) => bytes,
+        }
+    }
 }
 
-pub(crate) fn request_from_json(
+/// What stands for a text longer than `limit`: `limit + 1` zero bytes.
+///
+/// INVARIANT: the core refuses a text longer than its limit on the length alone, before it
+/// parses anything (`limit_exceeded` for a document, `invalid_request` for a request), so these
+/// bytes are never read. A zeroed allocation of this size is fresh pages that nothing touches:
+/// a longer string is neither copied nor read past the limit.
+fn past_limit(limit: usize) -> Text<'static> {
+    Text::Owned(vec![0; limit.saturating_add(1)])
+}
+
+/// A JavaScript string as UTF-8, measured before it is copied (see [`past_limit`]).
+fn string_text(value: Unknown, kind: Kind) -> Result<Text<'static>> {
+    let string = JsString::from_unknown(value)?;
+    if string.utf8_len()? > kind.limit() {
+        return Ok(past_limit(kind.limit()));
+    }
+    Ok(Text::Owned(string.into_utf8()?.into()))
+}
+
+/// JSON text given as a string or a `Uint8Array` (a `Buffer` is one), read no further than one
+/// byte past the core's limit for `kind`: a string is measured before it is copied, bytes are
+/// borrowed. `what` names the argument in the error for any other type.
+pub(crate) fn text<'a>(env: &Env, value: Unknown<'a>, kind: Kind, what: &str) -> Result<Text<'a>> {
+    match value.get_type()? {
+        ValueType::String => string_text(value, kind),
+        ValueType::Object if value.is_typedarray()? => match Uint8ArraySlice::from_unknown(value) {
+            Ok(bytes) => {
+                let len = bytes.len().min(kind.limit().saturating_add(1));
+                Ok(Text::Borrowed(bytes, len))
+            }
+            Err(_) => Err(argument_error(
+                env,
+                format!("{what} must be a string or a Uint8Array, not another typed array"),
+            )),
+        },
+        _ => Err(argument_error(
+            env,
+            format!(
+                "{what} must be a string or a Uint8Array, not {}",
+                type_name(&value)
+            ),
+        )),
+    }
+}
+
+/// A document given as JSON text or bytes, or as a JavaScript value to write as JSON.
+pub(crate) fn document_text<'a>(env: &Env, value: Unknown<'a>) -> Result<Text<'a>> {
+    match value.get_type()? {
+        ValueType::String => text(env, value, Kind::Document, "the document"),
+        ValueType::Object if value.is_typedarray()? => {
+            text(env, value, Kind::Document, "the document")
+        }
+        _ => json(env, value, Kind::Document, None),
+    }
+}
+
+/// A JavaScript value as JSON text, the way `JSON.stringify` writes it (`toJSON`, `undefined`
+/// members left out), through the function `index.js` registers. That function throws the
+/// package's own errors for what JSON cannot hold (a BigInt, a cycle) and cuts nesting far
+/// deeper than the core accepts, so that the core reports it rather than the stack overflowing.
+/// A value JSON cannot hold at all (`undefined`, a function) becomes `null`, which the core
+/// then rejects with its own message.
+pub(crate) fn json<'a>(
     env: &Env,
-    text: &str,
+    value: Unknown<'a>,
+    kind: Kind,
+    index: Option<usize>,
+) -> Result<Text<'a>> {
+    let written = match hook(env, |h| &h.json) {
+        Some(write) => {
+            let mut args = Object::new(env)?;
+            args.set("value", value)?;
+            args.set("kind", kind.as_str())?;
+            if let Some(i) = index {
+                args.set("index", u32::try_from(i).unwrap_or(u32::MAX))?;
+            }
+            write.call(args)?
+        }
+        // The addon loaded without `index.js`: JSON.stringify itself.
+        None => {
+            let json: Object = env.get_global()?.get_named_property("JSON")?;
+            let stringify: Function<Unknown, Unknown> = json.get_named_property("stringify")?;
+            stringify.call(value)?
+        }
+    };
+    if written.get_type()? == ValueType::String {
+        string_text(written, kind)
+    } else {
+        Ok(Text::Owned(b"null".to_vec()))
+    }
+}
+
+/// A request given as a JavaScript value: written as JSON, then parsed and checked by the core.
+pub(crate) fn request(env: &Env, value: Unknown, index: Option<usize>) -> Result<core::Request> {
+    let text = json(env, value, Kind::Request, index)?;
+    request_from_slice(env, &text, index)
+}
+
+/// A request given as JSON text or bytes (SPEC §3), parsed and checked by the core.
+pub(crate) fn request_from_text(env: &Env, value: Unknown) -> Result<core::Request> {
+    let text = text(env, value, Kind::Request, "the request text")?;
+    request_from_slice(env, &text, None)
+}
+
+pub(crate) fn request_from_slice(
+    env: &Env,
+    bytes: &[u8],
     index: Option<usize>,
 ) -> Result<core::Request> {
-    core::Request::from_json(text).map_err(|e| request_error(env, &e, index))
+    core::Request::from_slice_with_limits(bytes, &core::Limits::default())
+        .map_err(|e| request_error(env, &e, index))
+}
+
+/// Reads a document file no further than one byte past the core's document size limit, which
+/// then refuses it: a huge file (or `/dev/zero`) is never read whole.
+pub(crate) fn read_document(env: &Env, path: Unknown) -> Result<Vec<u8>> {
+    if path.get_type()? != ValueType::String {
+        return Err(argument_error(
+            env,
+            format!("the path must be a string, not {}", type_name(&path)),
+        ));
+    }
+    let path = String::from_unknown(path)?;
+    let bound = u64::try_from(Kind::Document.limit())
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    let read = || -> std::io::Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        std::fs::File::open(&path)?
+            .take(bound)
+            .read_to_end(&mut bytes)?;
+        Ok(bytes)
+    };
+    read().map_err(|e| io_error(env, &path, &e))
 }
 
 /// Policy ids (or approval flow ids) and their positions, which encoded decisions give.
@@ -554,9 +759,15 @@ pub(crate) fn approval_flow_ids(set: &core::PolicySet) -> Vec<String> {
 /// context = 0x00 | 0x01 entries
 /// entries = u32(n) (str(key) value)*n
 /// value   = 0x00 null | 0x01 false | 0x02 true | 0x03 f64 | 0x04 str
-///         | 0x05 u32(n) value*n | 0x06 entries
+///         | 0x05 u32(n) value*n | 0x06 entries | 0x07 str
 /// str     = u32(byte length) UTF-8 bytes
 /// ```
+///
+/// A number is `0x03` with its value when it is a safe integer (at most 2^53 - 1 in magnitude,
+/// which JSON writes exactly), and otherwise `0x07` with the text `JSON.stringify` writes for
+/// it, parsed here as the core parses a request's JSON: a number means the same on both paths
+/// by construction. (`2 ** 60` is written `1152921504606847000`, an integer other than the
+/// value of the double; `-(2 ** 63)` is written `-9223372036854776000`, beyond `i64`.)
 ///
 /// The decision overwrites the buffer's start as native-endian `u32`s, which JavaScript reads
 /// through a `Uint32Array`: action (0 allow .. 3 deny), reason (0 unknown_connector .. 5 policy),
@@ -577,6 +788,16 @@ impl Encoded {
     }
 
     pub(crate) fn evaluate(&self, buffer: &mut [u8]) -> bool {
+        // INVARIANT: the core bounds a request's JSON text (`max_request_bytes`), which the
+        // decoded request skips. Every encoded value is at least a sixth of its JSON text (a
+        // control character: 1 byte, `\u0001` in JSON) and the request's fixed members add
+        // less than 128 bytes, so a buffer this small cannot hold a request the core would
+        // refuse for its size; a larger one takes the general path, where the core measures.
+        if buffer.len().saturating_mul(6).saturating_add(128)
+            > core::Limits::default().max_request_bytes
+        {
+            return false;
+        }
         let Some(request) = decode_request(buffer) else {
             return false;
         };
@@ -667,8 +888,11 @@ impl<'a> Reader<'a> {
             0 => Value::Null,
             1 => Value::Bool(false),
             2 => Value::Bool(true),
-            3 => Value::Number(number(f64::from_le_bytes(self.take(8)?.try_into().ok()?))?),
+            3 => Value::Number(safe_integer(f64::from_le_bytes(
+                self.take(8)?.try_into().ok()?,
+            ))?),
             4 => Value::String(self.str()?),
+            7 => Value::Number(serde_json::from_str(&self.str()?).ok()?),
             5 => {
                 let n = self.u32()?;
                 let mut items = Vec::with_capacity(n.min(self.bytes.len()));
@@ -686,20 +910,16 @@ impl<'a> Reader<'a> {
 /// Context nesting the decoder accepts; the core's own limit (32 by default) is checked after.
 const MAX_DEPTH: usize = 64;
 
-/// A JavaScript number as `JSON.stringify` writes it and JSON parsing reads it back: an integral
-/// value below 1e21 is written without a fraction, so it becomes an integer.
-fn number(v: f64) -> Option<serde_json::Number> {
-    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
-    const TWO_64: f64 = 18_446_744_073_709_551_616.0;
-    if v.fract() == 0.0 && v.abs() < 1e21 {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        if (0.0..TWO_64).contains(&v) || v == 0.0 {
-            return Some((v.abs() as u64).into());
-        } else if (-TWO_63..0.0).contains(&v) {
-            return Some((v as i64).into());
-        }
+/// A safe integer (JSON writes it exactly, so JSON parsing reads back the same integer); any
+/// other number comes as text, so a double here that is not one is not from the encoder.
+fn safe_integer(v: f64) -> Option<serde_json::Number> {
+    const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+    if v.fract() != 0.0 || v.abs() > MAX_SAFE {
+        return None;
     }
-    serde_json::Number::from_f64(v)
+    // The cast is exact: `v` is integral and within ±2^53 (-0 becomes 0, as JSON writes it).
+    #[allow(clippy::cast_possible_truncation)]
+    Some(serde_json::Number::from(v as i64))
 }
 
 fn decode_request(bytes: &[u8]) -> Option<core::Request> {
@@ -712,5 +932,6 @@ fn decode_request(bytes: &[u8]) -> Option<core::Request> {
     if r.u8()? == 1 {
         builder = builder.context_map(r.entries(MAX_DEPTH)?);
     }
-    builder.build().ok()
+    // The same checks, under the same limits, as a request parsed from JSON.
+    builder.build_with_limits(&core::Limits::default()).ok()
 }

@@ -7,13 +7,19 @@
 //!
 //! The package's `index.js` adds, in JavaScript, the error classes, the tool guard and an
 //! encoding fast path for `evaluate` (see [`evaluate_encoded`]).
+//!
+//! Test-only exports (a deliberate panic, a count of fast-path decisions) exist only with the
+//! cargo feature `test-hooks`, which `test.sh` turns on and a default build leaves off.
 
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 use agen_policy_core as core;
-use napi::bindgen_prelude::{BufferSlice, Function, Object, Unknown};
-use napi::{Env, Result};
+use napi::bindgen_prelude::{
+    Array, BufferSlice, ClassInstance, FromNapiValue, Function, JavaScriptClassExt, JsObjectValue,
+    Object, Unknown,
+};
+use napi::{Env, JsValue, Result, ValueType};
 use napi_derive::napi;
 
 mod convert;
@@ -21,7 +27,7 @@ mod convert;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use convert::{Decision, Encoded, ErrorFactory, Explanation, Problem, Validation};
+use convert::{Decision, Encoded, Explanation, Hooks, Kind, Problem, Validation};
 
 /// A loaded, validated and indexed policy document. Immutable; evaluate any number of requests
 /// against it.
@@ -92,34 +98,71 @@ impl Slots {
 
 #[napi]
 impl PolicySet {
-    /// Loads a policy document from JSON text. Throws a `DocumentError` listing every problem.
-    #[napi(factory, catch_unwind)]
-    pub fn from_json(env: Env, text: String) -> Result<PolicySet> {
-        PolicySet::load(&env, text.as_bytes())
+    /// Not a way to make a set: they come from `fromJson`, `fromObject` or `fromFile`.
+    #[napi(constructor, skip_typescript, catch_unwind)]
+    pub fn refuse_new(env: Env) -> Result<PolicySet> {
+        Err(convert::argument_error(
+            &env,
+            "a PolicySet comes from PolicySet.fromJson, fromObject or fromFile, not `new`"
+                .to_owned(),
+        ))
+    }
+
+    /// Loads a policy document from JSON text, given as a string or as UTF-8 bytes. Throws a
+    /// `DocumentError` listing every problem; a text over the size limit (64 MiB) is refused
+    /// with `limit_exceeded` before it is copied.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "text: string | Uint8Array",
+        ts_return_type = "PolicySet"
+    )]
+    pub fn from_json<'env>(
+        env: &'env Env,
+        text: Unknown,
+    ) -> Result<ClassInstance<'env, PolicySet>> {
+        let text = convert::text(env, text, Kind::Document, "the document text")?;
+        PolicySet::load(env, &text)
     }
 
     /// Loads a policy document given as a JavaScript object (read as `JSON.stringify` writes it).
-    #[napi(factory, catch_unwind, ts_args_type = "document: object")]
-    pub fn from_object(env: Env, document: Unknown) -> Result<PolicySet> {
-        let text = convert::stringify(&env, document)?;
-        PolicySet::load(&env, text.as_bytes())
+    #[napi(
+        catch_unwind,
+        ts_args_type = "document: object",
+        ts_return_type = "PolicySet"
+    )]
+    pub fn from_object<'env>(
+        env: &'env Env,
+        document: Unknown,
+    ) -> Result<ClassInstance<'env, PolicySet>> {
+        let text = convert::json(env, document, Kind::Document, None)?;
+        PolicySet::load(env, &text)
     }
 
-    /// Reads and loads a policy document file. Throws a `PolicyError` with code `io_error`
-    /// when the file cannot be read.
-    #[napi(factory, catch_unwind)]
-    pub fn from_file(env: Env, path: String) -> Result<PolicySet> {
-        let bytes = std::fs::read(&path).map_err(|e| convert::io_error(&env, &path, &e))?;
-        PolicySet::load(&env, &bytes)
+    /// Reads and loads a policy document file, reading no more than one byte past the size
+    /// limit (a larger file is refused with `limit_exceeded`). Throws a `PolicyError` with
+    /// code `io_error`, naming the path, when the file cannot be read.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "path: string",
+        ts_return_type = "PolicySet"
+    )]
+    pub fn from_file<'env>(
+        env: &'env Env,
+        path: Unknown,
+    ) -> Result<ClassInstance<'env, PolicySet>> {
+        let bytes = convert::read_document(env, path)?;
+        PolicySet::load(env, &bytes)
     }
 
-    fn load(env: &Env, bytes: &[u8]) -> Result<PolicySet> {
-        core::PolicySet::from_slice(bytes)
-            .map(|set| PolicySet {
-                inner: Arc::new(set),
-                slot: Cell::new(None),
-            })
-            .map_err(|e| convert::load_error(env, &e))
+    fn load<'env>(env: &'env Env, bytes: &[u8]) -> Result<ClassInstance<'env, PolicySet>> {
+        let set = core::PolicySet::from_slice(bytes).map_err(|e| convert::load_error(env, &e))?;
+        let set = PolicySet {
+            inner: Arc::new(set),
+            slot: Cell::new(None),
+        }
+        .into_instance(env)?;
+        convert::adopt(env, &set.as_object(env))?;
+        Ok(set)
     }
 
     /// The version of this set: the SHA-256, in hex, of its document as loaded (every default
@@ -137,34 +180,54 @@ impl PolicySet {
 
     /// The loaded document with every default filled in, as a plain object.
     #[napi(catch_unwind, ts_return_type = "Record<string, unknown>")]
-    pub fn document(&self) -> Result<serde_json::Value> {
-        serde_json::to_value(self.inner.document()).map_err(convert::internal)
+    pub fn document(&self, env: Env) -> Result<Unknown<'static>> {
+        // As JSON text, which `JSON.parse` turns into objects quickly and without the bound on
+        // the number of values that converting a `serde_json::Value` has (a million values).
+        let text = serde_json::to_string(self.inner.document()).map_err(convert::internal)?;
+        let json: Object = env.get_global()?.get_named_property("JSON")?;
+        let parse: Function<String, Unknown<'static>> = json.get_named_property("parse")?;
+        parse.call(text)
     }
 
     /// Decides on a request. Throws a `RequestError` (code `invalid_request`) for a request the
     /// engine cannot decide on; never for a decision, however restrictive.
     #[napi(catch_unwind, ts_args_type = "request: Request")]
     pub fn evaluate(&self, env: Env, request: Unknown) -> Result<Decision> {
-        let request = convert::request(&env, request)?;
+        let request = convert::request(&env, request, None)?;
         Ok(Decision::from(&self.inner.evaluate(&request)))
     }
 
-    /// Decides on a request given as JSON text (SPEC §3), as it arrives from elsewhere.
-    #[napi(catch_unwind)]
-    pub fn evaluate_json(&self, env: Env, text: String) -> Result<Decision> {
-        let request = convert::request_from_json(&env, &text, None)?;
+    /// Decides on a request given as JSON text or UTF-8 bytes (SPEC §3), as it arrives from
+    /// elsewhere.
+    #[napi(catch_unwind, ts_args_type = "text: string | Uint8Array")]
+    pub fn evaluate_json(&self, env: Env, text: Unknown) -> Result<Decision> {
+        let request = convert::request_from_text(&env, text)?;
         Ok(Decision::from(&self.inner.evaluate(&request)))
     }
 
     /// Decides on several requests, in order. An invalid request throws a `RequestError`
     /// whose `index` is its position.
     #[napi(catch_unwind, ts_args_type = "requests: Request[]")]
-    pub fn evaluate_many(&self, env: Env, requests: Vec<Unknown>) -> Result<Vec<Decision>> {
-        requests
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let request = convert::request_at(&env, r, Some(i))?;
+    pub fn evaluate_many(&self, env: Env, requests: Unknown) -> Result<Vec<Decision>> {
+        if !requests.is_array()? {
+            return Err(convert::argument_error(
+                &env,
+                format!(
+                    "the requests must be an array, not {}",
+                    convert::type_name(&requests)
+                ),
+            ));
+        }
+        let requests = Array::from_unknown(requests)?;
+        (0..requests.len())
+            .map(|i| {
+                let index = Some(i as usize);
+                // An element gone since the length was read (a getter shortened the array)
+                // reads as `null`, which the core refuses.
+                let request = match requests.get::<Unknown>(i)? {
+                    Some(request) => convert::request(&env, request, index)?,
+                    None => convert::request_from_slice(&env, b"null", index)?,
+                };
                 Ok(Decision::from(&self.inner.evaluate(&request)))
             })
             .collect()
@@ -175,7 +238,7 @@ impl PolicySet {
     /// and what it served. `toString()` gives the same readable text as the CLI.
     #[napi(catch_unwind, ts_args_type = "request: Request")]
     pub fn explain(&self, env: Env, request: Unknown) -> Result<Explanation> {
-        let request = convert::request(&env, request)?;
+        let request = convert::request(&env, request, None)?;
         Ok(Explanation::new(self.inner.explain(&request)))
     }
 
@@ -215,38 +278,95 @@ impl PolicySet {
 #[napi(skip_typescript, catch_unwind)]
 pub fn evaluate_encoded(slot: u32, mut buffer: BufferSlice) -> bool {
     // Evaluation runs no JavaScript, so nothing reaches the registry while it is borrowed.
-    FAST_SETS
+    let decided = FAST_SETS
         .try_with(|sets| {
             let sets = sets.borrow();
             sets.get(slot).is_some_and(|set| set.evaluate(&mut buffer))
         })
-        .unwrap_or(false)
+        .unwrap_or(false);
+    #[cfg(feature = "test-hooks")]
+    if decided {
+        test_hooks::FAST_PATH_DECISIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    decided
 }
 
-/// Checks a policy document without keeping it: every error and warning.
+/// Checks a policy document without keeping it: every error and warning. A text over the size
+/// limit is one problem, `limit_exceeded`, found before the text is copied.
 #[napi(catch_unwind, ts_args_type = "document: string | Uint8Array | object")]
 pub fn validate(env: Env, document: Unknown) -> Result<Validation> {
-    let bytes = convert::document_bytes(&env, document)?;
-    let validation = core::validate(&bytes, &core::Limits::default());
+    let text = convert::document_text(&env, document)?;
+    let validation = core::validate(&text, &core::Limits::default());
     Ok(Validation::from(&validation))
 }
 
-/// Lets `index.js` hand over the function that builds its error classes, so that errors thrown
-/// here are instances of them.
-#[napi(skip_typescript, catch_unwind)]
-pub fn set_error_factory(
-    env: Env,
-    factory: Function<Object<'static>, Unknown<'static>>,
-) -> Result<()> {
-    ErrorFactory::install(&env, &factory)
+/// What a guard does with a decision's action, as the core defines it for every language.
+#[napi(object, object_from_js = false)]
+pub struct BlockedOutcome {
+    /// The error's stable code, e.g. `approval_required`.
+    pub code: String,
+    /// The error class's name, e.g. `ApprovalRequired`.
+    pub class_name: String,
 }
 
-/// Panics. It exists so that the test suite can check that a panic in the addon surfaces as a
-/// JavaScript exception (every export catches unwinding) rather than aborting the process.
-#[napi(js_name = "__panicForTest", skip_typescript, catch_unwind)]
-pub fn panic_for_test() {
-    #[allow(clippy::panic)]
-    {
-        panic!("deliberate panic")
+/// How a guard blocks a call whose decision has `action`: the error's code and class name, or
+/// `null` for `allow` (the call runs).
+#[napi(catch_unwind, ts_args_type = "action: Action")]
+pub fn blocked_outcome(env: Env, action: Unknown) -> Result<Option<BlockedOutcome>> {
+    let parsed = match action.get_type()? {
+        ValueType::String => core::Action::parse(&String::from_unknown(action)?),
+        _ => None,
+    };
+    let Some(action) = parsed else {
+        return Err(convert::argument_error(
+            &env,
+            "the action must be one of `allow`, `step_up`, `request_approval`, `deny`".to_owned(),
+        ));
+    };
+    Ok(
+        core::guard::Blocked::of(action).map(|blocked| BlockedOutcome {
+            code: blocked.code().to_owned(),
+            class_name: blocked.class_name().to_owned(),
+        }),
+    )
+}
+
+/// Lets `index.js` hand over its functions (see `convert::Hooks`): the one that builds its error
+/// classes, so that errors thrown here are instances of them, the one that writes JavaScript
+/// values as JSON text, and the one that prepares each new handle.
+#[napi(skip_typescript, catch_unwind)]
+pub fn install_hooks(
+    env: Env,
+    error: Function<Object<'static>, Unknown<'static>>,
+    json: Function<Object<'static>, Unknown<'static>>,
+    adopt: Function<Object<'static>, Unknown<'static>>,
+) -> Result<()> {
+    Hooks::install(&env, [&error, &json, &adopt])
+}
+
+/// Exports for the test suite only: present with the cargo feature `test-hooks`.
+#[cfg(feature = "test-hooks")]
+pub mod test_hooks {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use napi_derive::napi;
+
+    /// Requests decided on the fast path, so that a test can tell which path ran.
+    pub(crate) static FAST_PATH_DECISIONS: AtomicU32 = AtomicU32::new(0);
+
+    /// How many requests the fast path has decided, in this process.
+    #[napi(js_name = "__fastPathDecisionsForTest", skip_typescript, catch_unwind)]
+    pub fn fast_path_decisions() -> u32 {
+        FAST_PATH_DECISIONS.load(Ordering::Relaxed)
+    }
+
+    /// Panics, so that the tests can check that a panic in the addon surfaces as a JavaScript
+    /// exception (every export catches unwinding) rather than aborting the process.
+    #[napi(js_name = "__panicForTest", skip_typescript, catch_unwind)]
+    pub fn panic_for_test() {
+        #[allow(clippy::panic)]
+        {
+            panic!("deliberate panic")
+        }
     }
 }

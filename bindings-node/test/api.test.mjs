@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
-import agenPolicy, { DocumentError, Explanation, PolicySet, RequestError, validate } from 'agen-policy'
+import agenPolicy, { DataCloneError, DocumentError, Engine, Explanation, PolicyError, PolicySet, RequestError, validate } from 'agen-policy'
 
 import { check } from './harness.mjs'
 
@@ -351,6 +351,43 @@ describe('worker threads', () => {
     }
     // The main thread's sets still work after the workers are gone.
     assert.deepEqual(acme.evaluate(deleteRepo).policies, ['github-delete-approval'])
+  })
+
+  test('a PolicySet, an Engine or an Explanation cannot be cloned or posted: it fails loudly', async () => {
+    const { MessageChannel } = await import('node:worker_threads')
+    const refused = (e) => e instanceof DataCloneError && e instanceof PolicyError && e.code === 'not_cloneable' && /PolicySet\.from/.test(e.message)
+    assert.throws(() => structuredClone(acme), refused)
+    assert.throws(() => structuredClone({ policies: [acme] }), refused)
+    assert.throws(() => structuredClone(new Engine(acme)), refused)
+    assert.throws(() => structuredClone(acme.explain(deleteRepo)), (e) => e instanceof DataCloneError && /toJSON/.test(e.message))
+    const { port1, port2 } = new MessageChannel()
+    try {
+      assert.throws(() => port1.postMessage(acme), refused)
+      assert.throws(() => port1.postMessage({ set: acme }), refused)
+    } finally {
+      port1.close()
+      port2.close()
+    }
+    // Still a working set, whose data clones.
+    assert.deepEqual(structuredClone(acme.evaluate(deleteRepo)), acme.evaluate(deleteRepo))
+    assert.deepEqual(structuredClone(acme.explain(deleteRepo).toJSON()).decision, acme.evaluate(deleteRepo))
+  })
+
+  test('a worker loads its own set from the document', async () => {
+    const { Worker } = await import('node:worker_threads')
+    const script = `
+      const { parentPort, workerData } = require('node:worker_threads')
+      const { PolicySet } = require(${JSON.stringify(fileURLToPath(new URL('../index.js', import.meta.url)))})
+      const set = PolicySet.fromJson(workerData)
+      parentPort.postMessage({ version: set.version, decision: set.evaluate(${JSON.stringify(deleteRepo)}) })
+    `
+    const result = await new Promise((resolve, reject) => {
+      const worker = new Worker(script, { eval: true, workerData: JSON.stringify(acme.document()) })
+      worker.once('message', resolve)
+      worker.once('error', reject)
+    })
+    assert.equal(result.version, acme.version)
+    assert.deepEqual(result.decision, acme.evaluate(deleteRepo))
   })
 
   test('sets that are garbage-collected free their slots, and a reused slot is the new set', async () => {

@@ -6,6 +6,7 @@ const { describe, test } = require('node:test')
 
 const {
   ApprovalRequired,
+  ArgumentError,
   Guard,
   GuardError,
   PolicyError,
@@ -66,12 +67,13 @@ describe('Guard', () => {
     )
   })
 
-  test('merges the request over the defaults', () => {
-    // A per-call context replaces the default agent: create_repository is then denied.
-    assert.throws(() =>
-      guard.check({ connector: 'github', tool: 'create_repository', context: { agent: { type: 'Unknown' } } }),
-    )
+  test('takes the identity from the constructor; a call cannot change it', () => {
     assert.equal(guard.check({ connector: 'github', tool: 'create_repository' }).action, 'allow')
+    // A per-call context is not merged over the guard's: it is refused.
+    assert.throws(
+      () => guard.check({ connector: 'github', tool: 'create_repository', context: { agent: { type: 'Unknown' } } }),
+      ArgumentError,
+    )
   })
 
   test('wrap checks before every call and passes the result through', async () => {
@@ -84,19 +86,13 @@ describe('Guard', () => {
     const remove = guard.wrap('github', 'delete_repository', async () => {
       calls++
     })
-    assert.throws(() => remove('alice/repo'), ApprovalRequired)
+    await assert.rejects(remove('alice/repo'), ApprovalRequired)
     assert.equal(calls, 1)
-    const fetchFile = guard.wrap('google_drive', 'get_file', async (id) => `file ${id}`, {
-      context: (id) => ({ file: id }),
-    })
-    const outcome = await fetchFile('42').then(
-      (v) => v,
-      (e) => e,
-    )
-    assert.ok(outcome === 'file 42' || outcome instanceof GuardError)
+    const fetchFile = guard.wrap('google_drive', 'get_file', async (id) => `file ${id}`)
+    assert.equal(await fetchFile('42'), 'file 42')
   })
 
   test('needs a PolicySet', () => {
-    assert.throws(() => new Guard({}), TypeError)
+    assert.throws(() => new Guard({}), (e) => e instanceof ArgumentError && e instanceof PolicyError && e.code === 'invalid_argument')
   })
 })

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 
-import { DocumentError, Engine, Guard, PolicySet, ToolDenied } from 'agen-policy'
+import { ArgumentError, DocumentError, Engine, Guard, PolicySet, ToolDenied } from 'agen-policy'
 
 const ACTIONS = ['allow', 'step_up', 'request_approval', 'deny']
 
@@ -70,7 +70,8 @@ describe('Engine', () => {
     const old = engine.replace(replacement)
     assert.equal(old.version, PolicySet.fromObject(documentOf(2)).version)
     assert.equal(engine.current, replacement)
-    assert.throws(() => new Engine({}), TypeError)
+    assert.throws(() => new Engine({}), ArgumentError)
+    assert.throws(() => engine.replace('not a set'), ArgumentError)
   })
 
   test('a guard on an engine follows reloads', () => {

@@ -1,5 +1,6 @@
-// Errors and bad input: every error is an Error subclass with a stable code, and nothing takes
-// the process down.
+// Errors and bad input: every error the package throws is one of its own classes (PolicyError
+// and its subclasses) with a stable code, never a raw RangeError, a Node-API message or a JSON
+// parser's; and nothing takes the process down.
 
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -7,7 +8,7 @@ import { createRequire } from 'node:module'
 import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
-import { DocumentError, PolicyError, PolicySet, RequestError, validate } from '../index.mjs'
+import { ArgumentError, DocumentError, Engine, Explanation, Guard, PolicyError, PolicySet, RequestError, validate } from '../index.mjs'
 
 const acme = PolicySet.fromFile(fileURLToPath(new URL('../../examples/acme.json', import.meta.url)))
 const ok = { user: 'alice', connector: 'github', tool: 'list_user_repositories' }
@@ -62,11 +63,18 @@ describe('document errors', () => {
     }
   })
 
-  test('values JSON cannot hold throw what JSON.stringify throws', () => {
-    const cyclic = { connectors: [] }
-    cyclic.self = cyclic
-    assert.throws(() => PolicySet.fromObject(cyclic), TypeError)
-    assert.throws(() => PolicySet.fromObject({ connectors: [], version: 1n }), TypeError)
+  test('values JSON cannot hold are document errors naming where they are', () => {
+    const cyclic = { connectors: [{ id: 'c', tools: [] }] }
+    cyclic.connectors[0].tools.push(cyclic)
+    assert.throws(
+      () => PolicySet.fromObject(cyclic),
+      (e) => e instanceof DocumentError && e.code === 'invalid_document' && e.path === '/connectors/0/tools/0' && /cycle/.test(e.message),
+    )
+    assert.throws(
+      () => PolicySet.fromObject({ connectors: [], version: 1n }),
+      (e) => e instanceof DocumentError && e.path === '/version' && /BigInt/.test(e.message),
+    )
+    assert.throws(() => validate({ 'a/b~': [2n] }), (e) => e instanceof DocumentError && e.path === '/a~1b~0/0')
   })
 
   test('an unreadable file is a PolicyError with code io_error', () => {
@@ -76,11 +84,47 @@ describe('document errors', () => {
     )
   })
 
-  test('wrong argument types throw, they do not crash', () => {
-    assert.throws(() => PolicySet.fromJson(42))
-    assert.throws(() => PolicySet.fromJson())
-    assert.throws(() => PolicySet.fromFile({}))
+  test('wrong argument types are ArgumentErrors, in the package\'s words', () => {
+    const wrong = [
+      ['fromJson(42)', () => PolicySet.fromJson(42), /must be a string or a Uint8Array, not a number/],
+      ['fromJson()', () => PolicySet.fromJson(), /not undefined/],
+      ['fromJson(null)', () => PolicySet.fromJson(null), /not null/],
+      ['fromFile({})', () => PolicySet.fromFile({}), /path must be a string, not an object/],
+      ['fromFile(7)', () => PolicySet.fromFile(7), /not a number/],
+      ['new PolicySet()', () => new PolicySet(), /fromJson/],
+      ['new Explanation()', () => new Explanation(), /explain/],
+      ['evaluateJson(7)', () => acme.evaluateJson(7), /not a number/],
+      ['evaluateMany("x")', () => acme.evaluateMany('not a list'), /must be an array, not a string/],
+      ['evaluateMany({})', () => acme.evaluateMany({ length: 1, 0: ok }), /must be an array, not an object/],
+      ['new Engine()', () => new Engine(), /PolicySet/],
+      ['new Guard(null)', () => new Guard(null), /PolicySet or an Engine/],
+    ]
+    for (const [name, run, message] of wrong) {
+      assert.throws(
+        run,
+        (e) =>
+          e instanceof ArgumentError &&
+          e instanceof PolicyError &&
+          e.code === 'invalid_argument' &&
+          e.name === 'ArgumentError' &&
+          message.test(e.message) &&
+          !/Failed to convert|rust type|JavaScript value|Class contains/.test(e.message),
+        name,
+      )
+    }
     assert.equal(validate().valid, false)
+  })
+
+  test('document() of a 200,000-policy set works', () => {
+    const n = 200_000
+    const policies = Array.from({ length: n }, (_, i) => ({
+      id: `p${i}`, name: 'P', connector: 'c', action: 'allow', all_users: true, tools: ['t'],
+    }))
+    const set = PolicySet.fromObject({ connectors: [{ id: 'c', tools: [{ name: 't' }] }], policies })
+    const doc = set.document()
+    assert.equal(doc.policies.length, n)
+    assert.equal(doc.policies[n - 1].id, `p${n - 1}`)
+    assert.deepEqual(PolicySet.fromObject(doc).version, set.version)
   })
 })
 
@@ -121,14 +165,43 @@ describe('request errors', () => {
       () => acme.evaluateMany([ok, ok, { ...ok, user: '' }]),
       (e) => e instanceof RequestError && e.index === 2 && e.path === '/user' && /^request 2:/.test(e.message),
     )
-    assert.throws(() => acme.evaluateMany('not a list'))
+    assert.throws(() => acme.evaluateMany('not a list'), ArgumentError)
   })
 
-  test('values JSON cannot hold throw what JSON.stringify throws', () => {
-    const cyclic = { ...ok, context: {} }
-    cyclic.context.self = cyclic.context
-    assert.throws(() => acme.evaluate(cyclic), TypeError)
-    assert.throws(() => acme.evaluate({ ...ok, context: { n: 10n } }), TypeError)
+  test('values JSON cannot hold are request errors naming where they are', () => {
+    const cyclic = { ...ok, context: { a: {} } }
+    cyclic.context.a.self = cyclic.context
+    const bigint = { ...ok, context: { n: 10n } }
+    for (const run of [(r) => acme.evaluate(r), (r) => acme.explain(r), (r) => acme.evaluateMany([ok, r])]) {
+      assert.throws(run.bind(null, cyclic), (e) => e instanceof RequestError && e.code === 'invalid_request' && e.path === '/context/a/self')
+      assert.throws(run.bind(null, bigint), (e) => e instanceof RequestError && e.path === '/context/n' && /BigInt/.test(e.message))
+    }
+    assert.throws(() => acme.evaluateMany([ok, bigint]), (e) => e.index === 1 && /^request 1:/.test(e.message))
+  })
+
+  test('a context nested 100,000 levels is a RequestError at /context, not a stack overflow', () => {
+    let context = {}
+    for (let i = 0; i < 100_000; i++) context = { a: context }
+    let list = []
+    for (let i = 0; i < 100_000; i++) list = [list]
+    const engine = new Engine(acme)
+    const runs = {
+      evaluate: (r) => acme.evaluate(r),
+      evaluateMany: (r) => acme.evaluateMany([ok, r]),
+      explain: (r) => acme.explain(r),
+      'Engine#evaluate': (r) => engine.evaluate(r),
+      'Guard#check': (r) => new Guard(acme).check(r),
+      'Guard identity': (r) => new Guard(acme, { user: 'alice', context: r.context }).check({ connector: 'github', tool: 'create_issue' }),
+    }
+    for (const [name, run] of Object.entries(runs)) {
+      for (const deep of [context, { list }]) {
+        assert.throws(
+          () => run({ ...ok, context: deep }),
+          (e) => e instanceof RequestError && e.code === 'invalid_request' && e.path === '/context' && /nesting/.test(e.message),
+          name,
+        )
+      }
+    }
   })
 
   test('a large context goes through the general path, and its size limit', () => {
@@ -144,6 +217,7 @@ describe('request errors', () => {
 describe('panics', () => {
   test('a panic in the addon is an exception, not an abort', () => {
     const require = createRequire(import.meta.url)
+    // A test-only export of the `test-hooks` build (test.sh).
     const native = require('../agen-policy.node')
     assert.throws(() => native.__panicForTest(), /deliberate panic/)
     // The addon still works afterwards.

@@ -1,6 +1,8 @@
 // Type-checked by `tsc --noEmit` in the tests: the package's types from an ES module.
 import {
   ApprovalRequired,
+  ArgumentError,
+  blockedOutcome,
   type Decision,
   DocumentError,
   Guard,
@@ -51,11 +53,20 @@ try {
   if (e instanceof RequestError) console.log(e.path)
 }
 
-const guard = new Guard(set, { user: 'alice' })
+const guard = new Guard(set, { user: 'alice', context: { agent: { type: 'ChatGPT' } } })
 const remove = guard.wrap('github', 'delete_repository', async (repo: string) => `deleted ${repo}`)
 remove('acme/site').catch((e: unknown) => {
   if (e instanceof ApprovalRequired) console.log(e.approvalFlows, e.decision.policies)
 })
+const share = guard.wrapAsync('google_drive', 'share_file', (file: string): Promise<string> => Promise.resolve(file))
+const shared: Promise<string> = share('roadmap.pdf')
+console.log(shared, guard.identity.user, blockedOutcome('deny')?.className)
+try {
+  // @ts-expect-error: a tool call's arguments never become context; wrap takes no options
+  guard.wrap('github', 'create_issue', (title: string) => title, { context: (title: string) => ({ title }) })
+} catch (e) {
+  if (e instanceof ArgumentError) console.log(e.code)
+}
 
 // @ts-expect-error: 'permit' is not an action
 const wrong: Decision['action'] = 'permit'
