@@ -636,7 +636,17 @@ fn compile_values(
             let versions = each_string(op, values, errors, |i, s| {
                 Version::parse(s)
                     .map(Version::to_owned_version)
-                    .ok_or_else(|| err(At::Value(i), format!("{} is not a version", brief_str(s))))
+                    .ok_or_else(|| {
+                        err(
+                            At::Value(i),
+                            format!(
+                                "{} is not a version: expected MAJOR[.MINOR[.PATCH]] of \
+                                 decimal numbers without leading zeros, then an optional \
+                                 -pre-release and +build (no leading `v`)",
+                                brief_str(s)
+                            ),
+                        )
+                    })
             });
             // "some value": below the highest version, or above the lowest.
             let pick = |want: Ordering| {

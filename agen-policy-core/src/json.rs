@@ -92,6 +92,9 @@ pub(crate) enum ParseError {
 
 /// Parses JSON text, allowing at most `max_depth` levels of arrays and objects.
 pub(crate) fn parse(bytes: &[u8], max_depth: usize) -> Result<Json<'_>, ParseError> {
+    // A UTF-8 byte-order mark is not JSON, but editors write one; RFC 8259 lets a parser
+    // ignore it, and naming it in an error would help nobody.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let too_deep = Cell::new(false);
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let seed = Seed {

@@ -1280,7 +1280,11 @@ impl<'l> Checker<'l> {
                 self.error(
                     Code::InvalidCondition,
                     &p,
-                    format!("unknown operator {}", brief_str(name)),
+                    format!(
+                        "unknown operator {}, expected one of {}",
+                        brief_str(name),
+                        Operator::ALL.map(Operator::as_str).join(", ")
+                    ),
                 );
             }
             op

@@ -5,6 +5,7 @@ mod conformance;
 mod evidence;
 mod generators;
 mod limits;
+mod messages;
 mod props;
 mod reference;
 mod reload;
