@@ -285,7 +285,7 @@ impl PolicySet {
         state: Unknown,
         approver: Unknown,
         now: Unknown,
-        groups: Option<Unknown>,
+        groups: Unknown,
     ) -> Result<serde_json::Value> {
         self.vote(&env, Vote::Approve, state, approver, now, groups)
     }
@@ -302,7 +302,7 @@ impl PolicySet {
         state: Unknown,
         approver: Unknown,
         now: Unknown,
-        groups: Option<Unknown>,
+        groups: Unknown,
     ) -> Result<serde_json::Value> {
         self.vote(&env, Vote::Reject, state, approver, now, groups)
     }
@@ -321,7 +321,7 @@ impl PolicySet {
         state: Unknown,
         person: Unknown,
         now: Unknown,
-        groups: Option<Unknown>,
+        groups: Unknown,
     ) -> Result<()> {
         // INVARIANT: `reject` makes exactly the checks `check_approver` makes (SPEC §8.3: those
         // of `approve` but `already_voted`), in the same order, from JSON arguments; the
@@ -392,13 +392,16 @@ impl PolicySet {
         state: Unknown,
         person: Unknown,
         now: Unknown,
-        groups: Option<Unknown>,
+        groups: Unknown,
     ) -> Result<serde_json::Value> {
         let person = convert::value(env, person, Kind::Argument)?;
         let now = convert::value(env, now, Kind::Argument)?;
-        let groups = groups
-            .map(|g| convert::value(env, g, Kind::Argument))
-            .transpose()?;
+        // Left out (`undefined`), the host claims no groups; anything else, `null` included,
+        // is the core's to check.
+        let groups = match groups.get_type()? {
+            ValueType::Undefined => None,
+            _ => Some(convert::value(env, groups, Kind::Argument)?),
+        };
         let state = convert::value(env, state, Kind::State)?;
         let op = match vote {
             Vote::Approve => core::ApprovalOp::Approve(&person, &now, groups.as_ref()),

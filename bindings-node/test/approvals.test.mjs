@@ -103,6 +103,10 @@ describe('the core\'s checks and codes', () => {
     assert.throws(() => set.approve(broken, 'bob', 'soon'), isApprovalError('invalid_request'))
     assert.throws(() => set.approve(broken, 'bob', T0, [''] ), isApprovalError('invalid_request'))
     assert.throws(() => set.approve(opened, 'bob', T0, 'security'), isApprovalError('invalid_request'))
+    // `groups` left out is none; `null` is not a list (as in a test file's step).
+    assert.equal(set.approve(opened, 'bob', T0, undefined).status, 'pending')
+    assert.throws(() => set.approve(opened, 'bob', T0, null), isApprovalError('invalid_request'))
+    assert.throws(() => set.checkApprover(opened, 'bob', T0, null), isApprovalError('invalid_request'))
     assert.throws(() => set.approve({ ...opened, extra: 1 }, 'bob', T0), isApprovalError('invalid_state'))
     assert.throws(() => set.approve({ ...opened, opened: 1n }, 'bob', T0), isApprovalError('invalid_state'))
     assert.throws(() => set.tick(null, T0), isApprovalError('invalid_state'))
