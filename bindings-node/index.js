@@ -8,7 +8,7 @@ const { isAsyncFunction, isGeneratorFunction } = require('node:util').types
 
 const native = require('./agen-policy.node')
 
-const { PolicySet, Explanation, validate, blockedOutcome } = native
+const { PolicySet, Explanation, validate, blockedOutcome, runTests, argumentsDigest } = native
 
 // --- Errors ---------------------------------------------------------------------------------
 //
@@ -36,6 +36,26 @@ class RequestError extends PolicyError {
     super(message, 'invalid_request')
     this.path = path
     if (index !== undefined) this.index = index
+  }
+}
+
+// An approval operation that did not happen (SPEC §8.3); `code` is the core's: `invalid_request`,
+// `invalid_state`, `not_requested`, `cannot_approve`, `not_pending`, `expired`, `self_approval`,
+// `not_an_approver`, `already_voted` or `not_approved`. The state is unchanged.
+class ApprovalError extends PolicyError {}
+
+// An approval store lost the race to update a request more times than it retries (`conflict`),
+// or was asked to open a request under an id it already holds.
+class ConflictError extends PolicyError {
+  constructor(message) {
+    super(message, 'conflict')
+  }
+}
+
+// An approval store holds no request of that id (`not_found`).
+class NotFoundError extends PolicyError {
+  constructor(message) {
+    super(message, 'not_found')
   }
 }
 
@@ -105,11 +125,22 @@ function problemText(path, message) {
   return `${path === '' ? 'the root' : path}: ${message}`
 }
 
-// A value that JSON cannot hold, reported as the core reports a bad request or document.
+// A value that JSON cannot hold, reported as the core reports a bad value of its kind (see
+// `Kind` in src/convert.rs).
 function unwritable(kind, index, path, message, code) {
-  if (kind === 'request') {
-    const text = `invalid request at ${problemText(path, message)}`
-    return new RequestError(index === undefined ? text : `request ${index}: ${text}`, { path, index })
+  switch (kind) {
+    case 'request': {
+      const text = `invalid request at ${problemText(path, message)}`
+      return new RequestError(index === undefined ? text : `request ${index}: ${text}`, { path, index })
+    }
+    case 'arguments':
+      return new RequestError(`invalid request at ${problemText(path, `the arguments: ${message}`)}`, { path })
+    case 'approval_request':
+      return new ApprovalError(`invalid_request: invalid request: invalid request at ${problemText(path, message)}`, 'invalid_request')
+    case 'approval_argument':
+      return new ApprovalError(`invalid_request: an argument cannot be written as JSON: ${message}`, 'invalid_request')
+    case 'state':
+      return new ApprovalError(`invalid_state: the state at ${problemText(path, message)}`, 'invalid_state')
   }
   const problem = { code: code ?? 'invalid_document', path, message }
   return new DocumentError(`invalid policy document (1 problem)\n  ${problem.code} at ${problemText(path, message)}`, problem.code, {
@@ -130,7 +161,19 @@ const MAX_WRITTEN_DEPTH = 256
 // JSON text of a value, the way JSON.stringify writes it. Where JSON.stringify throws (a cycle,
 // a BigInt, nesting deeper than the stack), the value is written again, noting where each
 // object sits, so that the error is the package's and names the place.
+//
+// Instants are written as Unix milliseconds when given as a `Date` (JSON.stringify would write
+// an ISO string, which cannot hold years past 9999): a request's `now` and `auth.time`, and the
+// `now` of an approval operation. A call's arguments, to digest, must be JSON exactly: NaN and
+// the infinities, which JSON.stringify writes as `null`, are refused.
 function jsonOf(value, kind, index) {
+  if (kind === 'arguments') {
+    const text = jsonWithPlaces(value, kind, index)
+    if (text === undefined) throw unwritable(kind, index, '', `${typeof value} has no JSON form`)
+    return text
+  }
+  if (kind === 'request' || kind === 'approval_request') value = withMillis(value)
+  else if (kind === 'approval_argument' && value instanceof Date) value = value.getTime()
   let text
   try {
     text = JSON.stringify(value)
@@ -140,12 +183,27 @@ function jsonOf(value, kind, index) {
   return text === undefined ? 'null' : text
 }
 
+// A request with its `now` and `auth.time` as Unix milliseconds where they are `Date`s.
+function withMillis(request) {
+  if (!isObject(request) || !isPlainObject(request)) return request
+  const { now, auth } = request
+  const authTime = isObject(auth) && isPlainObject(auth) && auth.time instanceof Date
+  if (!(now instanceof Date) && !authTime) return request
+  const copy = { ...request }
+  if (now instanceof Date) copy.now = now.getTime()
+  if (authTime) copy.auth = { ...auth, time: auth.time.getTime() }
+  return copy
+}
+
 function jsonWithPlaces(value, kind, index) {
   const places = new WeakMap() // object being written → { path, depth, parent, object }
   function replacer(key, v) {
     const holder = places.get(this) // undefined for the root's wrapper
     const path = holder === undefined ? '' : `${holder.path}/${escapeToken(key)}`
     if (typeof v === 'bigint') throw unwritable(kind, index, path, 'a BigInt has no JSON form')
+    if (kind === 'arguments' && typeof v === 'number' && !Number.isFinite(v)) {
+      throw unwritable(kind, index, path, `${v} has no JSON form`)
+    }
     if (v === null || typeof v !== 'object') return v
     for (let p = holder; p !== undefined; p = p.parent) {
       if (p.object === v) throw unwritable(kind, index, path, 'the value contains itself (a cycle)')
@@ -192,6 +250,8 @@ native.installHooks(
         return new RequestError(info.message, info)
       case 'argument':
         return new ArgumentError(info.message)
+      case 'approval':
+        return new ApprovalError(info.message, info.code)
       default:
         return new PolicyError(info.message, info.code)
     }
@@ -212,7 +272,7 @@ native.installHooks(
 // and lets the core parse it, and reports errors. Either way the request is checked by the
 // core (the decoded one through the same builder, under the same limits).
 
-const REASONS = ['unknown_connector', 'connector_disabled', 'unknown_tool', 'tool_disabled', 'no_policy', 'policy']
+const REASONS = ['unknown_connector', 'connector_disabled', 'unknown_tool', 'tool_disabled', 'no_policy', 'policy', 'internal']
 // Context nesting the encoder writes; deeper contexts go to the core, which enforces its limit.
 const MAX_DEPTH = 40
 const CAPACITY = 1 << 16
@@ -420,6 +480,7 @@ function fastPathOf(set) {
       slot: set.fastSlot(),
       policies: set.policyIds(),
       approvalFlows: set.approvalFlowIds(),
+      acrValues: set.acrValueIds(),
       version: set.version,
     }
     Object.defineProperty(set, fastState, { value: state })
@@ -442,13 +503,27 @@ function evaluateFast(set, request) {
     busy = false
   }
   const action = words[0]
-  const policies = readIds(2, state.policies)
-  const approvalFlows = readIds(3 + policies.length, state.approvalFlows)
+  let at = 2
+  const policies = readIds(at, state.policies)
+  at += 1 + policies.length
+  const approvalFlows = readIds(at, state.approvalFlows)
+  at += 1 + approvalFlows.length
+  const satisfied = readIds(at, state.policies)
+  at += 1 + satisfied.length
+  const stepUp = new Array(words[at])
+  at += 1
+  for (let i = 0; i < stepUp.length; i++) {
+    const acrValues = readIds(at + 2, state.acrValues)
+    stepUp[i] = { policy: state.policies[words[at]], maxAge: words[at + 1], acrValues }
+    at += 3 + acrValues.length
+  }
   return {
     action: ACTIONS[action],
     reason: REASONS[words[1]],
     policies,
     approvalFlows,
+    satisfied,
+    stepUp,
     allowed: action === 0,
     version: state.version,
   }
@@ -546,6 +621,10 @@ class Engine {
     return this.#current.evaluate(request)
   }
 
+  evaluateJson(text) {
+    return this.#current.evaluateJson(text)
+  }
+
   evaluateMany(requests) {
     return this.#current.evaluateMany(requests)
   }
@@ -567,25 +646,27 @@ function deepFreeze(value) {
   return value
 }
 
-const IDENTITY = ['user', 'groups', 'context']
+const IDENTITY = ['user', 'groups', 'context', 'auth', 'grants']
 
-// Who the guarded calls are made for comes from the host, never from the call: a copy, taken
-// once, of what the host gives the Guard.
-function identityOf(identity) {
+// Who the guarded calls are made for, and the evidence the host holds for them, come from the
+// host, never from the call: a copy, taken once, of what the host gives the Guard.
+function identityOf(identity, method) {
   if (identity === undefined) return Object.freeze({})
-  if (!isObject(identity)) throw new ArgumentError('new Guard(policySet, identity): `identity` must be an object')
+  if (!isObject(identity)) throw new ArgumentError(`${method}: \`identity\` must be an object`)
   for (const key of Object.keys(identity)) {
     if (!IDENTITY.includes(key)) {
-      throw new ArgumentError(`new Guard(policySet, identity): unknown identity member \`${key}\` (expected user, groups, context)`)
+      const hint = key === 'now' ? ' (the guard reads the clock at each call)' : ''
+      throw new ArgumentError(`${method}: unknown identity member \`${key}\` (expected ${IDENTITY.join(', ')})${hint}`)
     }
   }
-  const { user, groups, context } = identity
-  return deepFreeze(JSON.parse(jsonOf({ user, groups, context }, 'request')))
+  const { user, groups, context, auth, grants } = identity
+  return deepFreeze(JSON.parse(jsonOf({ user, groups, context, auth, grants }, 'request')))
 }
 
-function noOptions(method, options) {
-  if (options === undefined) return
-  if (!isObject(options)) throw new ArgumentError(`Guard#${method}: takes no options`)
+// The options of `wrap` and `wrapAsync`: `bindArguments` only.
+function wrapOptions(method, options) {
+  if (options === undefined) return { bindArguments: false }
+  if (!isObject(options)) throw new ArgumentError(`Guard#${method}: \`options\` must be an object`)
   for (const key of Object.keys(options)) {
     if (key === 'context') {
       throw new ArgumentError(
@@ -593,28 +674,48 @@ function noOptions(method, options) {
           'Give the host\'s context to the guard: new Guard(policySet, { user, groups, context })',
       )
     }
-    throw new ArgumentError(`Guard#${method}: unknown option \`${key}\``)
+    if (key !== 'bindArguments') throw new ArgumentError(`Guard#${method}: unknown option \`${key}\` (expected bindArguments)`)
   }
+  const { bindArguments = false } = options
+  if (typeof bindArguments !== 'boolean') throw new ArgumentError(`Guard#${method}: \`bindArguments\` must be a boolean`)
+  return { bindArguments }
 }
 
+// What a call may name besides its tool when it does not name a user: the digest of its
+// arguments. Groups, context and evidence come with a user, from the host, or from the guard.
+const IDENTITY_OF_CALL = ['groups', 'context', 'auth', 'grants', 'now']
+
 // Checks tool calls of agent code before they run. The identity a call is made for (user,
-// groups, context) is the host's: the one given to the constructor, or one the host names in
-// full in `check`. Nothing from a tool call is merged into it, and nothing is decided here: the
-// engine decides, and the core says which error each action raises.
+// groups, context) and its evidence (auth, grants) are the host's: the ones given to the
+// constructor, or a request the host names in full in `check`. Nothing from a tool call is
+// merged into them, and nothing is decided here: the engine decides, and the core says which
+// error each action raises.
+//
+// The engine reads no clock: when the identity carries `auth` or `grants`, the guard gives each
+// request `now: Date.now()`, read when the call is checked.
 class Guard {
   #identity
+  #evidence
 
   constructor(policySet, identity) {
     if (!(policySet instanceof PolicySet || policySet instanceof Engine)) {
       throw new ArgumentError('new Guard(policySet): `policySet` must be a PolicySet or an Engine')
     }
     this.policySet = policySet
-    this.#identity = identityOf(identity)
+    this.#identity = identityOf(identity, 'new Guard(policySet, identity)')
+    this.#evidence = this.#identity.auth !== undefined || this.#identity.grants !== undefined
   }
 
   // The identity every guarded call is made for (frozen).
   get identity() {
     return this.#identity
+  }
+
+  // A guard on the same policy set for another identity, given whole (nothing is merged): after
+  // the user re-authenticates, `guard.withIdentity({ ...guard.identity, auth })`; once a grant
+  // is issued, `guard.withIdentity({ ...guard.identity, grants: [grant] })`.
+  withIdentity(identity) {
+    return new Guard(this.policySet, identity ?? {})
   }
 
   check(call) {
@@ -623,13 +724,15 @@ class Guard {
     if (call.user !== undefined) {
       request = call // the host names the identity in full: nothing of the guard's is added
     } else {
-      if (call.groups !== undefined || call.context !== undefined) {
+      const named = IDENTITY_OF_CALL.filter((key) => call[key] !== undefined)
+      if (named.length > 0) {
         throw new ArgumentError(
-          'Guard#check(call): `groups` and `context` come with `user`; without it the guard\'s identity is used, and nothing is merged into it',
+          `Guard#check(call): \`${named.join('`, `')}\` come${named.length === 1 ? 's' : ''} with \`user\`; without it the guard's identity is used, and nothing is merged into it`,
         )
       }
-      const { user: _user, groups: _groups, context: _context, ...rest } = call
+      const { user: _user, groups: _groups, context: _context, auth: _auth, grants: _grants, now: _now, ...rest } = call
       request = { ...this.#identity, ...rest }
+      if (this.#evidence) request.now = Date.now()
     }
     const decision = this.policySet.evaluate(request)
     if (decision.action === 'allow') return decision
@@ -651,34 +754,163 @@ class Guard {
   // Wraps a tool so that every call is checked first. An async function's wrapper is async: a
   // blocked call rejects its promise. Any other function's wrapper throws when the call is
   // blocked; `wrapAsync` is for functions that return a promise without being async.
+  //
+  // With `bindArguments: true`, each request carries `arguments`: `argumentsDigest(args)`, the
+  // digest of the array of the arguments the wrapper is called with, as JSON.stringify writes
+  // it (so a grant bound to `['acme', 'site']` matches only `fn('acme', 'site')`). It is matched
+  // against grants, never read as context.
   wrap(connector, tool, fn, options) {
     if (typeof fn !== 'function') throw new ArgumentError('Guard#wrap(connector, tool, fn): `fn` must be a function')
-    noOptions('wrap', options)
-    return isAsyncFunction(fn) && !isGeneratorFunction(fn) ? this.#guardedAsync(connector, tool, fn) : this.#guarded(connector, tool, fn)
+    const { bindArguments } = wrapOptions('wrap', options)
+    return isAsyncFunction(fn) && !isGeneratorFunction(fn)
+      ? this.#guardedAsync(connector, tool, fn, bindArguments)
+      : this.#guarded(connector, tool, fn, bindArguments)
   }
 
   // Wraps a tool whose calls return promises: the wrapper always returns a promise, rejected
   // when the call is blocked (or when `fn` throws).
   wrapAsync(connector, tool, fn, options) {
     if (typeof fn !== 'function') throw new ArgumentError('Guard#wrapAsync(connector, tool, fn): `fn` must be a function')
-    noOptions('wrapAsync', options)
-    return this.#guardedAsync(connector, tool, fn)
+    const { bindArguments } = wrapOptions('wrapAsync', options)
+    return this.#guardedAsync(connector, tool, fn, bindArguments)
   }
 
-  #guarded(connector, tool, fn) {
+  #call(connector, tool, args, bindArguments) {
+    return bindArguments ? { connector, tool, arguments: argumentsDigest(args) } : { connector, tool }
+  }
+
+  #guarded(connector, tool, fn, bindArguments) {
     const guard = this
     return function guarded(...args) {
-      guard.check({ connector, tool })
+      guard.check(guard.#call(connector, tool, args, bindArguments))
       return fn.apply(this, args)
     }
   }
 
-  #guardedAsync(connector, tool, fn) {
+  #guardedAsync(connector, tool, fn, bindArguments) {
     const guard = this
     return async function guarded(...args) {
-      guard.check({ connector, tool })
+      guard.check(guard.#call(connector, tool, args, bindArguments))
       return fn.apply(this, args)
     }
+  }
+}
+
+// --- Approval store ---------------------------------------------------------------------------
+//
+// The host keeps approval states (SPEC §8.2) and applies the engine's transitions to them. Two
+// approvers answering at once must not lose a vote, and a request must not be approved twice:
+// every update reads the state with its version, computes the next state with the policy set,
+// and writes it only if the version is still the one read (compare-and-swap), retrying a lost
+// race a bounded number of times. Every method returns a promise, so a store backed by a
+// database has the same interface: it replaces the four storage methods (`load`, `insert`,
+// `compareAndSwap`, `list`) and keeps the operations.
+
+class MemoryApprovalStore {
+  #records = new Map() // id → { version, state }
+  #retries
+
+  constructor(options) {
+    const { retries = 16, ...rest } = options ?? {}
+    for (const key of Object.keys(rest)) throw new ArgumentError(`new MemoryApprovalStore(options): unknown option \`${key}\` (expected retries)`)
+    if (!Number.isSafeInteger(retries) || retries < 1) {
+      throw new ArgumentError('new MemoryApprovalStore(options): `retries` must be a positive integer')
+    }
+    this.#retries = retries
+  }
+
+  // --- Storage: what a database-backed store replaces. A record is `{ version, state }`. ---
+
+  // The record of `id`, or undefined.
+  async load(id) {
+    const record = this.#records.get(id)
+    return record === undefined ? undefined : { version: record.version, state: structuredClone(record.state) }
+  }
+
+  // Stores a new request at version 1; false if `id` is taken.
+  async insert(id, state) {
+    if (this.#records.has(id)) return false
+    this.#records.set(id, { version: 1, state: structuredClone(state) })
+    return true
+  }
+
+  // Replaces the state of `id` if its version is still `version`, and bumps the version; false
+  // otherwise (another update came first).
+  async compareAndSwap(id, version, state) {
+    const record = this.#records.get(id)
+    if (record === undefined || record.version !== version) return false
+    this.#records.set(id, { version: version + 1, state: structuredClone(state) })
+    return true
+  }
+
+  // Every record (a database may leave out those whose status is not `pending`).
+  async list() {
+    return Array.from(this.#records.values(), ({ version, state }) => ({ version, state: structuredClone(state) }))
+  }
+
+  // --- Operations: each is one transition of the engine's, on the stored state. ---
+
+  // Opens a request under the host's `id` (see PolicySet#openApproval); a taken id rejects
+  // with a ConflictError.
+  async open(policySet, request, flow, id, now) {
+    const state = policySet.openApproval(request, flow, id, now)
+    if (!(await this.insert(id, state))) throw new ConflictError(`an approval request \`${id}\` exists already`)
+    return { version: 1, state }
+  }
+
+  async approve(policySet, id, approver, now, groups = []) {
+    return this.#update(id, (state) => policySet.approve(state, approver, now, groups))
+  }
+
+  async reject(policySet, id, approver, now, groups = []) {
+    return this.#update(id, (state) => policySet.reject(state, approver, now, groups))
+  }
+
+  async cancel(policySet, id, now) {
+    return this.#update(id, (state) => policySet.cancel(state, now))
+  }
+
+  async tick(policySet, id, now) {
+    return this.#update(id, (state) => policySet.tick(state, now))
+  }
+
+  // The grant of an approved request (see PolicySet#grant).
+  async grant(policySet, id) {
+    return policySet.grant((await this.get(id)).state)
+  }
+
+  // The record of `id`; an unknown id rejects with a NotFoundError.
+  async get(id) {
+    const record = await this.load(id)
+    if (record === undefined) throw new NotFoundError(`no approval request \`${id}\``)
+    return record
+  }
+
+  // The pending requests `approver` (with the host's group claims `groups`) may act on at `now`:
+  // those `checkApprover` lets through.
+  async pendingFor(policySet, approver, now, groups = []) {
+    const mine = []
+    for (const record of await this.list()) {
+      try {
+        policySet.checkApprover(record.state, approver, now, groups)
+      } catch (e) {
+        // A bad argument or a stored state the engine cannot read is the host's to see.
+        if (!(e instanceof ApprovalError) || e.code === 'invalid_request' || e.code === 'invalid_state') throw e
+        continue
+      }
+      mine.push(record)
+    }
+    return mine
+  }
+
+  async #update(id, transition) {
+    for (let attempt = 0; attempt < this.#retries; attempt++) {
+      const record = await this.get(id)
+      // The engine's error (not_pending, already_voted, ...) is final: nothing is retried.
+      const state = transition(record.state)
+      if (await this.compareAndSwap(id, record.version, state)) return { version: record.version + 1, state }
+    }
+    throw new ConflictError(`approval request \`${id}\`: another update came first ${this.#retries} times; try again`)
   }
 }
 
@@ -691,9 +923,15 @@ module.exports = {
   Engine,
   Explanation,
   validate,
+  runTests,
+  argumentsDigest,
+  MemoryApprovalStore,
   PolicyError,
   DocumentError,
   RequestError,
+  ApprovalError,
+  ConflictError,
+  NotFoundError,
   ArgumentError,
   DataCloneError,
   GuardError,

@@ -51,6 +51,8 @@ pub enum Reason {
     NoPolicy,
     /// The most restrictive action served by the applicable policies.
     Policy,
+    /// The engine found itself in a state its construction rules out, and denied.
+    Internal,
 }
 
 impl From<core::Reason> for Reason {
@@ -61,8 +63,10 @@ impl From<core::Reason> for Reason {
             core::Reason::UnknownTool => Reason::UnknownTool,
             core::Reason::ToolDisabled => Reason::ToolDisabled,
             core::Reason::NoPolicy => Reason::NoPolicy,
-            // `Reason` is non-exhaustive; a reason added later is still a policy outcome.
-            _ => Reason::Policy,
+            core::Reason::Policy => Reason::Policy,
+            // `Reason` is non-exhaustive: a reason this binding does not know yet is reported as
+            // `internal` rather than passed off as a policy outcome.
+            _ => Reason::Internal,
         }
     }
 }
@@ -80,10 +84,36 @@ pub struct Decision {
     /// For `request_approval`, the distinct approval flows of the determining policies, in byte
     /// order; empty otherwise.
     pub approval_flows: Vec<String>,
+    /// Ids of the candidates whose served `step_up` or `request_approval` the request's evidence
+    /// satisfied (SPEC §7.3), in byte order, whatever the decision; usually empty.
+    pub satisfied: Vec<String>,
+    /// For `step_up`, the requirement of each determining policy, by policy id; empty otherwise.
+    pub step_up: Vec<StepUpRequirement>,
     /// `true` only for `allow`.
     pub allowed: bool,
     /// The version of the policy set that decided: the SHA-256, in hex, of its document.
     pub version: String,
+}
+
+/// What a `step_up` decision asks of the user's last authentication (SPEC §7.1).
+#[napi(object, object_from_js = false)]
+pub struct StepUpRequirement {
+    /// The policy that asks for it.
+    pub policy: String,
+    /// Seconds the last authentication may be old.
+    pub max_age: u32,
+    /// Accepted authentication context classes (OIDC `acr`), in document order; empty: any.
+    pub acr_values: Vec<String>,
+}
+
+impl From<&core::StepUpRequirement> for StepUpRequirement {
+    fn from(r: &core::StepUpRequirement) -> Self {
+        StepUpRequirement {
+            policy: r.policy().to_owned(),
+            max_age: r.max_age(),
+            acr_values: r.acr_values().iter().map(|a| a.to_string()).collect(),
+        }
+    }
 }
 
 impl From<&core::Decision<'_>> for Decision {
@@ -93,6 +123,8 @@ impl From<&core::Decision<'_>> for Decision {
             reason: d.reason().into(),
             policies: d.policies().iter().map(|p| (*p).to_owned()).collect(),
             approval_flows: d.approval_flows().iter().map(|f| (*f).to_owned()).collect(),
+            satisfied: d.satisfied().iter().map(|p| (*p).to_owned()).collect(),
+            step_up: d.step_up().iter().map(|r| (*r).into()).collect(),
             allowed: d.allowed(),
             version: d.version().to_owned(),
         }
@@ -106,6 +138,8 @@ impl From<&core::OwnedDecision> for Decision {
             reason: d.reason.into(),
             policies: d.policies.clone(),
             approval_flows: d.approval_flows.clone(),
+            satisfied: d.satisfied.clone(),
+            step_up: d.step_up.iter().map(StepUpRequirement::from).collect(),
             allowed: d.allowed(),
             version: d.version.clone(),
         }
@@ -292,6 +326,30 @@ pub struct PolicyTrace {
     pub served: Option<String>,
     /// Whether it is one of the decision's determining policies.
     pub determining: bool,
+    /// For a served `step_up` or `request_approval`: the evidence that would satisfy it, and
+    /// whether the request held it.
+    pub evidence: Option<EvidenceTrace>,
+}
+
+/// The evidence a served `step_up` or `request_approval` needs, and whether the request held it.
+#[napi(object, object_from_js = false)]
+pub struct EvidenceTrace {
+    /// What would satisfy it, in words.
+    pub needed: String,
+    /// Whether the request's evidence satisfies it (the policy then counts as `allow`).
+    pub held: bool,
+    /// Why it held or did not, in words.
+    pub because: String,
+}
+
+impl From<&core::EvidenceTrace> for EvidenceTrace {
+    fn from(e: &core::EvidenceTrace) -> Self {
+        EvidenceTrace {
+            needed: e.needed.clone(),
+            held: e.held,
+            because: e.because.clone(),
+        }
+    }
 }
 
 impl From<&core::PolicyTrace> for PolicyTrace {
@@ -306,6 +364,7 @@ impl From<&core::PolicyTrace> for PolicyTrace {
             otherwise: p.otherwise.clone(),
             served: p.served.clone(),
             determining: p.determining,
+            evidence: p.evidence.as_ref().map(EvidenceTrace::from),
         }
     }
 }
@@ -477,7 +536,20 @@ pub(crate) fn load_error(env: &Env, e: &core::LoadError) -> Error {
     )
 }
 
-fn request_error(env: &Env, e: &core::RequestError, index: Option<usize>) -> Error {
+/// An approval operation that did not happen (`ApprovalError`, with the core's code).
+pub(crate) fn approval_error(env: &Env, e: &core::ApprovalError) -> Error {
+    throw(
+        env,
+        ErrorInfo {
+            kind: "approval",
+            message: e.to_string(),
+            code: e.code().as_str().to_owned(),
+            ..ErrorInfo::default()
+        },
+    )
+}
+
+pub(crate) fn request_error(env: &Env, e: &core::RequestError, index: Option<usize>) -> Error {
     throw(
         env,
         ErrorInfo {
@@ -540,13 +612,23 @@ pub(crate) fn type_name(value: &Unknown) -> &'static str {
     }
 }
 
-/// What a JSON text is read as: each kind has its size limit in the core and its error class.
-#[derive(Clone, Copy)]
+/// What a JSON text is read as: each kind has its size limit and its error class, which
+/// `index.js` also knows by the kind's name.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     /// A policy document.
     Document,
     /// A request.
     Request,
+    /// The request an approval is opened for: an `ApprovalError` (`invalid_request`) when bad.
+    ApprovalRequest,
+    /// An approval state (SPEC §8.2): an `ApprovalError` (`invalid_state`) when bad.
+    State,
+    /// An argument of an approval operation (a person, a flow, an id, `now`, groups): an
+    /// `ApprovalError` (`invalid_request`) when bad.
+    Argument,
+    /// A tool call's arguments, to digest (SPEC §8.5): a `RequestError` when bad.
+    Arguments,
 }
 
 impl Kind {
@@ -554,15 +636,22 @@ impl Kind {
         match self {
             Kind::Document => "document",
             Kind::Request => "request",
+            Kind::ApprovalRequest => "approval_request",
+            Kind::State => "state",
+            Kind::Argument => "approval_argument",
+            Kind::Arguments => "arguments",
         }
     }
 
-    /// The core's bound on the text's size in bytes.
+    /// The bound on the text's size in bytes: the core's for documents and requests; a state
+    /// or an approval's argument is held to a request's; a call's arguments to a document's.
     fn limit(self) -> usize {
         let limits = core::Limits::default();
         match self {
-            Kind::Document => limits.max_document_bytes,
-            Kind::Request => limits.max_request_bytes,
+            Kind::Document | Kind::Arguments => limits.max_document_bytes,
+            Kind::Request | Kind::ApprovalRequest | Kind::State | Kind::Argument => {
+                limits.max_request_bytes
+            }
         }
     }
 }
@@ -680,6 +769,64 @@ pub(crate) fn json<'a>(
     }
 }
 
+/// A JavaScript value as a JSON value, for the core's functions that take one (approvals, the
+/// arguments digest). Written as JSON by `index.js` (which turns a `Date` given as an instant
+/// into Unix milliseconds), then read back as the core reads JSON text.
+pub(crate) fn value(env: &Env, value: Unknown, kind: Kind) -> Result<serde_json::Value> {
+    let text = json(env, value, kind, None)?;
+    if text.len() > kind.limit() {
+        return Err(value_error(
+            env,
+            kind,
+            format!(
+                "the {} is larger than the limit of {} bytes",
+                kind.noun(),
+                kind.limit()
+            ),
+        ));
+    }
+    serde_json::from_slice(&text).map_err(|e| match kind {
+        // Deeper than serde_json reads (128 levels), so deeper than a request may be: the core
+        // says why, in its words.
+        Kind::ApprovalRequest => {
+            match core::Request::from_slice_with_limits(&text, &core::Limits::default()) {
+                Err(e) => value_error(env, kind, format!("invalid request: {e}")),
+                Ok(_) => value_error(env, kind, format!("the request is not JSON: {e}")),
+            }
+        }
+        _ => value_error(env, kind, format!("the {} is not JSON: {e}", kind.noun())),
+    })
+}
+
+impl Kind {
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::Document => "document",
+            Kind::Request | Kind::ApprovalRequest => "request",
+            Kind::State => "state",
+            Kind::Argument => "argument",
+            Kind::Arguments => "arguments",
+        }
+    }
+}
+
+/// The error of a value of `kind` that cannot be read: the class and code its kind has.
+fn value_error(env: &Env, kind: Kind, message: String) -> Error {
+    match kind {
+        Kind::ApprovalRequest | Kind::Argument => approval_error(
+            env,
+            &core::ApprovalError::new(core::ApprovalCode::InvalidRequest, message),
+        ),
+        Kind::State => approval_error(
+            env,
+            &core::ApprovalError::new(core::ApprovalCode::InvalidState, message),
+        ),
+        Kind::Document | Kind::Request | Kind::Arguments => {
+            request_error(env, &core::RequestError::new("", message), None)
+        }
+    }
+}
+
 /// A request given as a JavaScript value: written as JSON, then parsed and checked by the core.
 pub(crate) fn request(env: &Env, value: Unknown, index: Option<usize>) -> Result<core::Request> {
     let text = json(env, value, Kind::Request, index)?;
@@ -750,6 +897,24 @@ pub(crate) fn approval_flow_ids(set: &core::PolicySet) -> Vec<String> {
         .collect()
 }
 
+/// The authentication context classes a step-up requirement may name (the document's and each
+/// policy's `acr_values`), indexed as encoded decisions name them.
+pub(crate) fn acr_value_ids(set: &core::PolicySet) -> Vec<String> {
+    let document = set.document();
+    let mut ids: Vec<String> = Vec::new();
+    let mut seen = rustc_hash::FxHashSet::default();
+    let step_ups = document
+        .step_up
+        .iter()
+        .chain(document.policies.iter().filter_map(|p| p.step_up.as_ref()));
+    for acr in step_ups.flat_map(|s| s.acr_values.iter().flatten()) {
+        if seen.insert(acr) {
+            ids.push(acr.to_string());
+        }
+    }
+    ids
+}
+
 /// A policy set for the fast path, which exchanges requests and decisions as bytes.
 ///
 /// A request, as `index.js` encodes it (integers are little-endian `u32`):
@@ -770,12 +935,24 @@ pub(crate) fn approval_flow_ids(set: &core::PolicySet) -> Vec<String> {
 /// value of the double; `-(2 ** 63)` is written `-9223372036854776000`, beyond `i64`.)
 ///
 /// The decision overwrites the buffer's start as native-endian `u32`s, which JavaScript reads
-/// through a `Uint32Array`: action (0 allow .. 3 deny), reason (0 unknown_connector .. 5 policy),
-/// the number of policies and their indices, the number of approval flows and their indices.
+/// through a `Uint32Array`:
+///
+/// ```text
+/// decision = action reason ids(policies) ids(approval flows) ids(satisfied, as policies)
+///            u32(n) step_up*n
+/// step_up  = u32(policy) u32(max_age) ids(acr values)
+/// ids      = u32(n) u32(index)*n
+/// ```
+///
+/// with the action's index in `Action::ALL` (0 allow .. 3 deny), the reason's in `Reason::ALL`
+/// (0 unknown_connector .. 6 internal), and strings as indices into the lists `policyIds`,
+/// `approvalFlowIds` and `acrValueIds` give. A request without evidence (the only kind encoded)
+/// satisfies nothing, but the list is written all the same: the decision is the core's, whole.
 pub struct Encoded {
     set: Arc<core::PolicySet>,
     policies: FxHashMap<Box<str>, u32>,
     approval_flows: FxHashMap<Box<str>, u32>,
+    acr_values: FxHashMap<Box<str>, u32>,
 }
 
 impl Encoded {
@@ -784,6 +961,7 @@ impl Encoded {
             set: Arc::clone(set),
             policies: id_index(&policy_ids(set)),
             approval_flows: id_index(&approval_flow_ids(set)),
+            acr_values: id_index(&acr_value_ids(set)),
         }
     }
 
@@ -809,10 +987,21 @@ impl Encoded {
             .iter()
             .position(|r| *r == decision.reason());
         let mut out = Writer { buffer, at: 0 };
-        out.u32(action.unwrap_or(3));
-        out.u32(reason.unwrap_or(5));
-        out.ids(decision.policies(), &self.policies)
+        // An action or reason this binding cannot name takes the general path.
+        let (Some(action), Some(reason)) = (action, reason) else {
+            return false;
+        };
+        out.u32(action)
+            && out.u32(reason)
+            && out.ids(decision.policies(), &self.policies)
             && out.ids(decision.approval_flows(), &self.approval_flows)
+            && out.ids(decision.satisfied(), &self.policies)
+            && out.u32(decision.step_up().len())
+            && decision.step_up().iter().all(|r| {
+                out.id(r.policy(), &self.policies)
+                    && out.u32(usize::try_from(r.max_age()).unwrap_or(usize::MAX))
+                    && out.ids(r.acr_values(), &self.acr_values)
+            })
     }
 }
 
@@ -834,12 +1023,17 @@ impl Writer<'_> {
         }
     }
 
-    fn ids(&mut self, ids: &[&str], index: &FxHashMap<Box<str>, u32>) -> bool {
-        self.u32(ids.len())
-            && ids.iter().all(|id| match index.get(*id) {
-                Some(&i) => self.u32(i as usize),
-                None => false,
-            })
+    fn ids<S: AsRef<str>>(&mut self, ids: &[S], index: &FxHashMap<Box<str>, u32>) -> bool {
+        self.u32(ids.len()) && ids.iter().all(|id| self.id(id.as_ref(), index))
+    }
+
+    /// A string by its index; one missing from the index sends the request down the general
+    /// path.
+    fn id(&mut self, id: &str, index: &FxHashMap<Box<str>, u32>) -> bool {
+        match index.get(id) {
+            Some(&i) => self.u32(i as usize),
+            None => false,
+        }
     }
 }
 

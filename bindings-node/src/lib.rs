@@ -23,6 +23,7 @@ use napi::{Env, JsValue, Result, ValueType};
 use napi_derive::napi;
 
 mod convert;
+mod testfiles;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -242,6 +243,185 @@ impl PolicySet {
         Ok(Explanation::new(self.inner.explain(&request)))
     }
 
+    /// Opens an approval request for `request` through `flow` at `now` (SPEC §8.3): the engine
+    /// evaluates the request, which must decide `request_approval` naming `flow`. Returns the
+    /// new state (SPEC §8.2); throws an `ApprovalError` (`invalid_request`, `not_requested`,
+    /// `cannot_approve`).
+    #[napi(
+        catch_unwind,
+        ts_args_type = "request: Request, flow: string, id: string, now: Instant",
+        ts_return_type = "ApprovalState"
+    )]
+    pub fn open_approval(
+        &self,
+        env: Env,
+        request: Unknown,
+        flow: Unknown,
+        id: Unknown,
+        now: Unknown,
+    ) -> Result<serde_json::Value> {
+        // Arguments are written in the order the core checks them.
+        let flow = convert::value(&env, flow, Kind::Argument)?;
+        let id = convert::value(&env, id, Kind::Argument)?;
+        let now = convert::value(&env, now, Kind::Argument)?;
+        let request = convert::value(&env, request, Kind::ApprovalRequest)?;
+        self.inner
+            .open_approval_value(&request, &flow, &id, &now)
+            .map(|state| state.to_value())
+            .map_err(|e| convert::approval_error(&env, &e))
+    }
+
+    /// Records `approver`'s approval at `now`; `groups` are the host's group claims for the
+    /// approver. Returns the new state; throws an `ApprovalError` (`not_pending`, `expired`,
+    /// `self_approval`, `not_an_approver`, `already_voted`, `invalid_state`, `invalid_request`).
+    #[napi(
+        catch_unwind,
+        ts_args_type = "state: ApprovalState, approver: string, now: Instant, groups?: string[]",
+        ts_return_type = "ApprovalState"
+    )]
+    pub fn approve(
+        &self,
+        env: Env,
+        state: Unknown,
+        approver: Unknown,
+        now: Unknown,
+        groups: Unknown,
+    ) -> Result<serde_json::Value> {
+        self.vote(&env, Vote::Approve, state, approver, now, groups)
+    }
+
+    /// Records `approver`'s rejection at `now`: the checks of `approve` but `already_voted`.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "state: ApprovalState, approver: string, now: Instant, groups?: string[]",
+        ts_return_type = "ApprovalState"
+    )]
+    pub fn reject(
+        &self,
+        env: Env,
+        state: Unknown,
+        approver: Unknown,
+        now: Unknown,
+        groups: Unknown,
+    ) -> Result<serde_json::Value> {
+        self.vote(&env, Vote::Reject, state, approver, now, groups)
+    }
+
+    /// Throws the `ApprovalError` that `approve` or `reject` by `person` at `now` would throw
+    /// before counting a vote (`not_pending`, `expired`, `self_approval`, `not_an_approver`), and
+    /// returns nothing when the person may act: what a list of pending requests shows.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "state: ApprovalState, person: string, now: Instant, groups?: string[]",
+        ts_return_type = "void"
+    )]
+    pub fn check_approver(
+        &self,
+        env: Env,
+        state: Unknown,
+        person: Unknown,
+        now: Unknown,
+        groups: Unknown,
+    ) -> Result<()> {
+        // INVARIANT: `reject` makes exactly the checks `check_approver` makes (SPEC §8.3: those
+        // of `approve` but `already_voted`), in the same order, from JSON arguments; the
+        // rejected state it returns is dropped.
+        self.vote(&env, Vote::Reject, state, person, now, groups)
+            .map(|_| ())
+    }
+
+    /// Cancels a pending request at `now` (the host's decision; the timeout is not checked).
+    #[napi(
+        catch_unwind,
+        ts_args_type = "state: ApprovalState, now: Instant",
+        ts_return_type = "ApprovalState"
+    )]
+    pub fn cancel(&self, env: Env, state: Unknown, now: Unknown) -> Result<serde_json::Value> {
+        let now = convert::value(&env, now, Kind::Argument)?;
+        let state = convert::value(&env, state, Kind::State)?;
+        self.apply(&env, &state, core::ApprovalOp::Cancel(&now))
+    }
+
+    /// Expires a pending request whose flow's timeout has passed at `now`; returns any other
+    /// state unchanged.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "state: ApprovalState, now: Instant",
+        ts_return_type = "ApprovalState"
+    )]
+    pub fn tick(&self, env: Env, state: Unknown, now: Unknown) -> Result<serde_json::Value> {
+        let now = convert::value(&env, now, Kind::Argument)?;
+        let state = convert::value(&env, state, Kind::State)?;
+        self.apply(&env, &state, core::ApprovalOp::Tick(&now))
+    }
+
+    /// The grant of an approved request (SPEC §8.3): what a request's `grants` carry to be
+    /// allowed. Throws an `ApprovalError` (`not_approved`, `invalid_state`).
+    #[napi(
+        catch_unwind,
+        ts_args_type = "state: ApprovalState",
+        ts_return_type = "Grant"
+    )]
+    pub fn grant(&self, env: Env, state: Unknown) -> Result<serde_json::Value> {
+        let state = convert::value(&env, state, Kind::State)?;
+        self.inner
+            .grant_value(&state)
+            .map(|grant| grant.to_value())
+            .map_err(|e| convert::approval_error(&env, &e))
+    }
+
+    /// The directory users who may approve the current step of a pending request now, sorted
+    /// (people eligible only through a host's group claims are not in the directory, so not
+    /// listed); empty when it is not pending.
+    #[napi(catch_unwind, ts_args_type = "state: ApprovalState")]
+    pub fn eligible_approvers(&self, env: Env, state: Unknown) -> Result<Vec<String>> {
+        let state = convert::value(&env, state, Kind::State)?;
+        core::ApprovalState::from_value(&state)
+            .and_then(|state| {
+                self.inner
+                    .eligible_approvers(&state)
+                    .map(|people| people.into_iter().map(str::to_owned).collect())
+            })
+            .map_err(|e| convert::approval_error(&env, &e))
+    }
+
+    fn vote(
+        &self,
+        env: &Env,
+        vote: Vote,
+        state: Unknown,
+        person: Unknown,
+        now: Unknown,
+        groups: Unknown,
+    ) -> Result<serde_json::Value> {
+        let person = convert::value(env, person, Kind::Argument)?;
+        let now = convert::value(env, now, Kind::Argument)?;
+        // Left out (`undefined`), the host claims no groups; anything else, `null` included,
+        // is the core's to check.
+        let groups = match groups.get_type()? {
+            ValueType::Undefined => None,
+            _ => Some(convert::value(env, groups, Kind::Argument)?),
+        };
+        let state = convert::value(env, state, Kind::State)?;
+        let op = match vote {
+            Vote::Approve => core::ApprovalOp::Approve(&person, &now, groups.as_ref()),
+            Vote::Reject => core::ApprovalOp::Reject(&person, &now, groups.as_ref()),
+        };
+        self.apply(env, &state, op)
+    }
+
+    fn apply(
+        &self,
+        env: &Env,
+        state: &serde_json::Value,
+        op: core::ApprovalOp<'_>,
+    ) -> Result<serde_json::Value> {
+        self.inner
+            .apply_approval(state, op)
+            .map(|state| state.to_value())
+            .map_err(|e| convert::approval_error(env, &e))
+    }
+
     /// The slot of this set for the JavaScript fast path.
     #[napi(skip_typescript, catch_unwind)]
     pub fn fast_slot(&self) -> Result<u32> {
@@ -267,6 +447,19 @@ impl PolicySet {
     pub fn approval_flow_ids(&self) -> Vec<String> {
         convert::approval_flow_ids(&self.inner)
     }
+
+    /// The authentication context classes, by the index an encoded decision gives.
+    #[napi(skip_typescript, catch_unwind)]
+    pub fn acr_value_ids(&self) -> Vec<String> {
+        convert::acr_value_ids(&self.inner)
+    }
+}
+
+/// The two votes an approver casts.
+#[derive(Clone, Copy)]
+enum Vote {
+    Approve,
+    Reject,
 }
 
 /// Decides on a request that `index.js` encoded into `buffer`, and writes the decision back
@@ -298,6 +491,60 @@ pub fn validate(env: Env, document: Unknown) -> Result<Validation> {
     let text = convert::document_text(&env, document)?;
     let validation = core::validate(&text, &core::Limits::default());
     Ok(Validation::from(&validation))
+}
+
+/// The digest of a tool call's arguments (SPEC §8.5): the lowercase hex SHA-256 of the RFC 8785
+/// canonical JSON of `value`, read as `JSON.stringify` writes it. A request's `arguments` carries
+/// it, to match grants bound to the call. NaN, an infinity, a string with a lone surrogate, a
+/// BigInt, a cycle or `undefined` is a `RequestError`.
+#[napi(catch_unwind, ts_args_type = "value: unknown")]
+pub fn arguments_digest(env: Env, value: Unknown) -> Result<String> {
+    let text = convert::json(&env, value, Kind::Arguments, None)?;
+    let limit = core::Limits::default().max_document_bytes;
+    let text = match std::str::from_utf8(&text) {
+        Ok(text) if text.len() <= limit => text,
+        _ => {
+            let e = core::RequestError::new(
+                "",
+                format!("the arguments are larger than the limit of {limit} bytes"),
+            );
+            return Err(convert::request_error(&env, &e, None));
+        }
+    };
+    core::arguments_digest_json(text).map_err(|e| convert::request_error(&env, &e, None))
+}
+
+/// Runs policy test files (SPEC §6, §8.4) through the core's runner: `path` is a test file, or a
+/// directory whose `*.json` files directly inside run in name order (none is a failure). Each
+/// file, and each `document_file` (relative to its test file), is read at most the document
+/// limit + 1 byte. Returns the report; a path that cannot be read throws a `PolicyError` with
+/// code `io_error`.
+#[napi(
+    catch_unwind,
+    ts_args_type = "path: string",
+    ts_return_type = "TestReport"
+)]
+pub fn run_tests(env: Env, path: Unknown) -> Result<serde_json::Value> {
+    if path.get_type()? != ValueType::String {
+        return Err(convert::argument_error(
+            &env,
+            format!(
+                "the path must be a string, not {}",
+                convert::type_name(&path)
+            ),
+        ));
+    }
+    let path = String::from_unknown(path)?;
+    let sources = testfiles::collect(std::path::Path::new(&path))
+        .map_err(|(p, e)| convert::io_error(&env, &p.display().to_string(), &e))?;
+    let report = testfiles::run(&sources);
+    let mut value = serde_json::to_value(&report).map_err(convert::internal)?;
+    if let serde_json::Value::Object(fields) = &mut value {
+        fields.insert("ok".to_owned(), report.ok().into());
+        // The text for people; nothing is escaped, as a terminal would need (the CLI does).
+        fields.insert("text".to_owned(), report.to_text(&str::to_owned).into());
+    }
+    Ok(value)
 }
 
 /// What a guard does with a decision's action, as the core defines it for every language.

@@ -58,6 +58,8 @@ describe('evaluate', () => {
       reason: 'policy',
       policies: ['github-delete-approval'],
       approvalFlows: ['security-review'],
+      satisfied: [],
+      stepUp: [],
       allowed: false,
       version: acme.version,
     })
@@ -76,6 +78,8 @@ describe('evaluate', () => {
       reason: 'unknown_connector',
       policies: [],
       approvalFlows: [],
+      satisfied: [],
+      stepUp: [],
       allowed: false,
       version: acme.version,
     })

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import {
   ApprovalRequired,
   ArgumentError,
+  argumentsDigest,
   Engine,
   Guard,
   GuardError,
@@ -210,5 +211,99 @@ describe('async tools reject, sync tools throw', () => {
     assert.equal(await run(), 'ran')
     engine.reload({ connectors: [{ id: 'c', tools: [{ name: 't' }] }] })
     await assert.rejects(run(), ToolDenied)
+  })
+})
+
+describe('the guard learns evidence from the host', () => {
+  const set = PolicySet.fromObject({
+    connectors: [{ id: 'github', tools: [{ name: 'delete_repository' }, { name: 'merge' }, { name: 'list' }] }],
+    users: [{ id: 'alice' }, { id: 'bob' }],
+    approval_flows: [{ id: 'review', steps: [{ users: ['bob'] }] }],
+    policies: [
+      { id: 'list', name: 'L', connector: 'github', action: 'allow', all_users: true, tools: ['list'] },
+      { id: 'merge', name: 'M', connector: 'github', action: 'step_up', all_users: true, tools: ['merge'], step_up: { max_age: 300, acr_values: ['urn:mfa'] } },
+      { id: 'delete', name: 'D', connector: 'github', action: 'request_approval', approval_flow: 'review', all_users: true, tools: ['delete_repository'] },
+    ],
+  })
+
+  test('step-up: blocked until the host re-authenticates the user, then the call runs', async () => {
+    const guard = new Guard(set, { user: 'alice' })
+    const merge = guard.wrap('github', 'merge', async (pr) => `merged #${pr}`)
+    const blocked = await merge(7).catch((e) => e)
+    assert.ok(blocked instanceof StepUpRequired, String(blocked))
+    assert.deepEqual(blocked.decision.stepUp, [{ policy: 'merge', maxAge: 300, acrValues: ['urn:mfa'] }])
+    assert.equal(blocked.request.now, undefined, 'without evidence the guard reads no clock')
+
+    // The host signs the user in again (its verified session), then makes a guard for it.
+    const stale = guard.withIdentity({ ...guard.identity, auth: { time: Date.now() - 301_000, acr: 'urn:mfa' } })
+    await assert.rejects(stale.wrap('github', 'merge', async () => 'merged')(), StepUpRequired)
+    const weak = guard.withIdentity({ ...guard.identity, auth: { time: Date.now(), acr: 'urn:pwd' } })
+    await assert.rejects(weak.wrap('github', 'merge', async () => 'merged')(), StepUpRequired)
+    const fresh = guard.withIdentity({ ...guard.identity, auth: { time: new Date(), acr: 'urn:mfa', amr: ['otp'] } })
+    const before = Date.now()
+    assert.equal(await fresh.wrap('github', 'merge', async (pr) => `merged #${pr}`)(7), 'merged #7')
+    const decision = fresh.check({ connector: 'github', tool: 'merge' })
+    assert.deepEqual(decision.satisfied, ['merge'])
+    // The guard stamps each request with the clock, read at the call.
+    const e = await stale.wrap('github', 'merge', async () => 'merged')().catch((e) => e)
+    assert.ok(e.request.now >= before && e.request.now <= Date.now(), String(e.request.now))
+    assert.ok(Object.isFrozen(fresh.identity.auth))
+  })
+
+  test('approval: the error says what to open; once the grant is in the identity, that exact call runs', () => {
+    const guard = new Guard(set, { user: 'alice', context: { team: 'platform' } })
+    let ran = 0
+    const remove = (g) => g.wrap('github', 'delete_repository', (owner, repo) => `deleted ${owner}/${repo} (${++ran})`, { bindArguments: true })
+
+    let blocked
+    assert.throws(() => remove(guard)('acme', 'site'), (e) => (blocked = e) instanceof ApprovalRequired)
+    assert.deepEqual(blocked.approvalFlows, ['review'])
+    // The digest of the call's arguments array is evidence, not context.
+    assert.equal(blocked.request.arguments, argumentsDigest(['acme', 'site']))
+    assert.deepEqual(blocked.request.context, { team: 'platform' })
+    assert.equal(ran, 0)
+
+    // The host opens the approval request from the error, an approver approves, the host issues the grant.
+    const opened = set.openApproval(blocked.request, blocked.approvalFlows[0], 'apr-1', Date.now())
+    assert.equal(opened.arguments, argumentsDigest(['acme', 'site']))
+    const grant = set.grant(set.approve(opened, 'bob', Date.now()))
+
+    const granted = guard.withIdentity({ ...guard.identity, grants: [grant] })
+    assert.equal(remove(granted)('acme', 'site'), 'deleted acme/site (1)')
+    // Bound to the arguments: another repository still needs its own approval.
+    assert.throws(() => remove(granted)('acme', 'payments'), ApprovalRequired)
+    // Without bindArguments the request names no arguments, which a bound grant does not match.
+    assert.throws(() => granted.wrap('github', 'delete_repository', () => 'deleted')('acme', 'site'), ApprovalRequired)
+    assert.equal(ran, 1)
+  })
+
+  test('an async tool with bound arguments: rejected, then resolved with the grant', async () => {
+    const guard = new Guard(set, { user: 'alice', grants: [] })
+    const remove = (g) => g.wrapAsync('github', 'delete_repository', async ({ repo }) => `deleted ${repo}`, { bindArguments: true })
+    const blocked = await remove(guard)({ repo: 'site' }).catch((e) => e)
+    assert.ok(blocked instanceof ApprovalRequired)
+    assert.equal(blocked.request.arguments, argumentsDigest([{ repo: 'site' }]))
+    const grant = set.grant(set.approve(set.openApproval(blocked.request, 'review', 'apr-2', Date.now()), 'bob', Date.now()))
+    assert.equal(await remove(guard.withIdentity({ user: 'alice', grants: [grant] }))({ repo: 'site' }), 'deleted site')
+    // Arguments JSON cannot hold exactly are refused; the tool does not run.
+    await assert.rejects(remove(guard)({ repo: NaN }), RequestError)
+  })
+
+  test('evidence comes from the host: not from a call, and not a clock the host sets', () => {
+    const guard = new Guard(set, { user: 'alice' })
+    for (const evidence of [{ auth: { time: Date.now(), acr: 'urn:mfa' } }, { grants: [] }, { now: Date.now() }]) {
+      assert.throws(() => guard.check({ connector: 'github', tool: 'merge', ...evidence }), ArgumentError, JSON.stringify(evidence))
+    }
+    assert.throws(() => new Guard(set, { user: 'alice', now: Date.now() }), (e) => e instanceof ArgumentError && /clock/.test(e.message))
+    assert.throws(() => guard.wrap('github', 'merge', () => 1, { bindArguments: 'yes' }), ArgumentError)
+    // A request the host names in full is used as it is, evidence included.
+    const now = Date.now()
+    assert.equal(guard.check({ user: 'alice', connector: 'github', tool: 'merge', now, auth: { time: now, acr: 'urn:mfa' } }).action, 'allow')
+    // A guard's identity keeps the evidence the host gave, copied and frozen.
+    const auth = { time: now, acr: 'urn:mfa' }
+    const fresh = new Guard(set, { user: 'alice', auth })
+    auth.acr = 'urn:pwd'
+    assert.equal(fresh.check({ connector: 'github', tool: 'merge' }).action, 'allow')
+    assert.equal(fresh.withIdentity({ user: 'alice' }).identity.auth, undefined, 'nothing is merged')
   })
 })

@@ -196,3 +196,85 @@ describe('the fast path and the general path', () => {
     assert.equal(fastDecisions(), before + 1, 'only the context 31 levels deep is plain and small enough')
   })
 })
+
+// Step-ups and approvals, with evidence or without: a request without evidence is decided on the
+// fast path (which writes `satisfied` and `stepUp` into its buffer), one with evidence on the
+// general path; both agree with the core's reading of the request's JSON text.
+const evidenceSet = PolicySet.fromObject({
+  step_up: { max_age: 300, acr_values: ['urn:mfa'] },
+  connectors: [{ id: 'c', tools: [{ name: 't1' }, { name: 't2' }, { name: 't3' }, { name: 't4' }] }],
+  users: [{ id: 'u', groups: ['g'] }, { id: 'bob' }],
+  approval_flows: [
+    { id: 'f1', steps: [{ users: ['bob'] }] },
+    { id: 'f2', bind_arguments: false, steps: [{ users: ['bob'] }] },
+  ],
+  policies: [
+    { id: 'all', name: 'P', connector: 'c', action: 'allow', all_users: true, tools: 'all' },
+    { id: 's1', name: 'P', connector: 'c', action: 'step_up', all_users: true, tools: ['t1'], step_up: { max_age: 60, acr_values: ['urn:mfa', 'urn:hwk', 'é🤖'] } },
+    { id: 's2', name: 'P', connector: 'c', action: 'step_up', groups: ['g'], tools: ['t1', 't2'] },
+    { id: 's3', name: 'P', connector: 'c', action: 'step_up', users: ['v'], tools: ['t2', 't3'], step_up: { acr_values: [] } },
+    { id: 'a1', name: 'P', connector: 'c', action: 'request_approval', approval_flow: 'f1', all_users: true, tools: ['t2', 't3'] },
+    { id: 'a2', name: 'P', connector: 'c', action: 'request_approval', approval_flow: 'f2', users: ['u'], tools: ['t3', 't4'] },
+    {
+      id: 'd1', name: 'P', connector: 'c', action: 'deny', all_users: true, tools: ['t4'],
+      targeting: { rules: [{ conditions: [{ attribute: 'n', operator: 'equals', values: [1] }] }], otherwise: 'none' },
+    },
+  ],
+})
+
+const T0 = 1795600800000
+const DIGESTS = ['3b55ba5044f396babe141fa12e0250ed8032537fcc16024cc2c8c32404b73b4a', 'e2a2423226eecb9ec422f29eb9a6435f628088b842a6e20c3fb2137b5208e5b6']
+
+function evidenceRequest(g) {
+  const r = { user: g.pick(['u', 'v', 'w']), connector: 'c', tool: g.pick(['t1', 't2', 't3', 't4']) }
+  if (g.next() < 0.3) r.groups = ['g']
+  if (g.next() < 0.5) r.context = { n: g.pick([0, 1]) }
+  if (g.next() < 0.25) return r // no evidence: the fast path
+  const instant = (t) => g.pick([t, new Date(t).toISOString(), new Date(t), new Date(t).toISOString().replace('Z', '+00:00')])
+  const now = T0 + g.int(3) * 30_000
+  if (g.next() < 0.9) r.now = instant(now)
+  if (g.next() < 0.6) {
+    r.auth = { time: instant(now - g.pick([0, 1, 59_000, 60_000, 60_001, 300_000, 300_001, -1])) }
+    if (g.next() < 0.7) r.auth.acr = g.pick(['urn:mfa', 'urn:hwk', 'é🤖', 'urn:other'])
+    if (g.next() < 0.3) r.auth.amr = ['pwd', 'otp']
+  }
+  if (g.next() < 0.6) {
+    r.grants = Array.from({ length: g.int(3) }, () => ({
+      id: 'apr', flow: g.pick(['f1', 'f2', 'f3']), user: g.pick([r.user, 'u']), connector: 'c', tool: g.pick([r.tool, 't3']),
+      arguments: g.pick([null, ...DIGESTS]), expires: now + g.pick([-1, 0, 1, 3_600_000]), approvers: ['bob'],
+    }))
+  }
+  if (g.next() < 0.5) r.arguments = g.pick(DIGESTS)
+  if (g.next() < 0.05) r.now = g.pick(['soon', true, null, 1.5, '2026-02-30T00:00:00Z']) // malformed: both refuse
+  return r
+}
+
+describe('the fast path and the general path, with evidence', () => {
+  test('agree on random step-ups, approvals and evidence; only requests without evidence take the fast path', () => {
+    const g = generator(0xe71d)
+    const seen = { satisfied: new Set(), stepUp: new Set(), actions: new Set(), errors: 0 }
+    let plain = 0
+    const before = fastDecisions()
+    for (let i = 0; i < 3000; i++) {
+      const r = evidenceRequest(g)
+      if (!['now', 'auth', 'grants', 'arguments'].some((k) => k in r)) plain++
+      const fast = outcome(() => evidenceSet.evaluate(r))
+      const general = outcome(() => evidenceSet.evaluateJson(JSON.stringify(r)))
+      assert.deepEqual(fast, general, JSON.stringify(r))
+      if (fast.error !== undefined) {
+        seen.errors++
+        continue
+      }
+      seen.actions.add(fast.action)
+      for (const p of fast.satisfied) seen.satisfied.add(p)
+      for (const s of fast.stepUp) seen.stepUp.add(`${s.policy}:${s.maxAge}:${s.acrValues.join('|')}`)
+    }
+    assert.equal(fastDecisions() - before, plain, 'exactly the requests without evidence took the fast path')
+    assert.ok(plain > 300)
+    // The cases reach what they are meant to compare.
+    assert.deepEqual([...seen.actions].sort(), ['allow', 'deny', 'request_approval', 'step_up'])
+    assert.deepEqual([...seen.satisfied].sort(), ['a1', 'a2', 's1', 's2', 's3'])
+    assert.deepEqual([...seen.stepUp].sort(), ['s1:60:urn:mfa|urn:hwk|é🤖', 's2:300:urn:mfa', 's3:300:'])
+    assert.ok(seen.errors > 10)
+  })
+})
