@@ -1,0 +1,254 @@
+//! Compiling a loaded document into the index that evaluation reads: tool slots, principal
+//! symbols, postings and compiled policies. Runs once per load; evaluation never builds.
+
+use std::ops::Range;
+
+use rustc_hash::FxHashMap;
+
+use super::{
+    posting_key, to_u32, version, CompiledPolicy, ConnectorIndex, DirectoryEntry, PolicySet,
+    UserEntry, DEFAULT_MAX_AGE, GROUP_TAG, USER_TAG,
+};
+use crate::decision::Action;
+use crate::evidence::StepUpRequirement;
+use crate::load::{self, CompiledRules};
+use crate::model::Otherwise;
+
+impl PolicySet {
+    pub(super) fn compile(loaded: load::Loaded) -> PolicySet {
+        let load::Loaded {
+            document,
+            rules,
+            attributes,
+            warnings,
+        } = loaded;
+
+        // Connectors and their tool slots.
+        let mut connectors = FxHashMap::default();
+        let mut connector_index = Vec::with_capacity(document.connectors.len());
+        let mut slot = 0u32;
+        for (i, c) in document.connectors.iter().enumerate() {
+            connectors.insert(c.id.as_ref().into(), to_u32(i));
+            let mut tools = FxHashMap::default();
+            for (t, tool) in c.tools.iter().enumerate() {
+                tools.insert(tool.name.as_ref().into(), to_u32(t));
+            }
+            connector_index.push(ConnectorIndex {
+                enabled: c.enabled,
+                tools,
+                tool_enabled: c.tools.iter().map(|t| t.enabled).collect(),
+                first_slot: slot,
+                all_slot: 0,
+                policies: Vec::new(),
+            });
+            slot += to_u32(c.tools.len());
+        }
+        for c in &mut connector_index {
+            c.all_slot = slot;
+            slot += 1;
+        }
+        let slots = slot as usize;
+
+        // Users and groups named in scopes get symbols; directory users get entries.
+        let mut users: FxHashMap<Box<str>, UserEntry> = FxHashMap::default();
+        let mut group_syms: FxHashMap<Box<str>, u32> = FxHashMap::default();
+        let mut user_count = 0u32;
+        for p in &document.policies {
+            for u in &p.scope.users {
+                let e = users.entry(u.clone()).or_default();
+                if e.sym.is_none() {
+                    e.sym = Some(user_count);
+                    user_count += 1;
+                }
+            }
+            for g in &p.scope.groups {
+                let n = to_u32(group_syms.len());
+                group_syms.entry(g.clone()).or_insert(n);
+            }
+        }
+        let mut directory = Vec::with_capacity(document.users.len());
+        for u in &document.users {
+            let e = users.entry(u.id.as_ref().into()).or_default();
+            e.directory = Some(to_u32(directory.len()));
+            directory.push(DirectoryEntry {
+                email: u.email.as_deref().map(Box::from),
+                name: u.name.as_deref().map(Box::from),
+                groups: u.groups.iter().map(|g| Box::from(&**g)).collect(),
+                group_syms: u
+                    .groups
+                    .iter()
+                    .filter_map(|g| group_syms.get(&**g).copied())
+                    .collect(),
+            });
+        }
+
+        // Policies in id order.
+        let mut order: Vec<usize> = (0..document.policies.len()).collect();
+        order.sort_by(|a, b| {
+            let id = |i: &usize| document.policies.get(*i).map(|p| p.id.as_ref());
+            id(a).cmp(&id(b))
+        });
+        let mut flows: Vec<Box<str>> = document
+            .approval_flows
+            .iter()
+            .map(|f| Box::from(f.id.as_ref()))
+            .collect();
+        flows.sort();
+        let mut rules: Vec<Option<CompiledRules>> = rules.into_iter().map(Some).collect();
+
+        let mut all_users: Vec<Vec<u32>> = vec![Vec::new(); slots];
+        // (posting key, policy) pairs, sorted into runs below: one vector, not one per key.
+        let mut scoped_pairs: Vec<(u64, u32)> = Vec::new();
+        let mut policies = Vec::with_capacity(order.len());
+        for &source in &order {
+            let Some(p) = document.policies.get(source) else {
+                continue;
+            };
+            // INVARIANT: a policy's index is its place in `policies`, taken from what has been
+            // pushed, so every index the postings hold names the policy it was built from.
+            let pi = to_u32(policies.len());
+            let compiled_rules = rules.get_mut(source).and_then(Option::take).flatten();
+            let otherwise = p
+                .targeting
+                .as_ref()
+                .map_or(Otherwise::Serve(p.action), |t| t.otherwise);
+            let max_served = match (&compiled_rules, otherwise) {
+                (None, _) => p.action,
+                (Some(_), Otherwise::None) => p.action,
+                (Some(_), Otherwise::Serve(o)) => p.action.max(o),
+            };
+            let serves = |a: Action| p.action == a || otherwise == Otherwise::Serve(a);
+            let step_up = serves(Action::StepUp).then(|| {
+                let inherited = document.step_up.as_ref();
+                let own = p.step_up.as_ref();
+                let max_age = own
+                    .and_then(|s| s.max_age)
+                    .or_else(|| inherited.and_then(|s| s.max_age))
+                    .unwrap_or(DEFAULT_MAX_AGE);
+                let acr_values = own
+                    .and_then(|s| s.acr_values.as_deref())
+                    .or_else(|| inherited.and_then(|s| s.acr_values.as_deref()))
+                    .unwrap_or_default();
+                Box::new(StepUpRequirement::new(&p.id, max_age, acr_values))
+            });
+            let may_need_evidence = serves(Action::StepUp) || serves(Action::RequestApproval);
+            let Some(&ci) = connectors.get(p.connector.as_ref()) else {
+                continue;
+            };
+            let Some(c) = connector_index.get_mut(ci as usize) else {
+                continue;
+            };
+            c.policies.push(pi);
+            let tool_slot = |name: &str| c.tools.get(name).copied();
+            let (slots_of_policy, exclude): (Vec<u32>, Box<[u32]>) = if p.tools.all {
+                let mut ex: Vec<u32> = p
+                    .tools
+                    .exclude
+                    .iter()
+                    .filter_map(|t| tool_slot(t))
+                    .collect();
+                ex.sort_unstable();
+                ex.dedup();
+                (vec![c.all_slot], ex.into_boxed_slice())
+            } else {
+                let mut s: Vec<u32> = p
+                    .tools
+                    .include
+                    .iter()
+                    .filter(|t| !p.tools.exclude.contains(t))
+                    .filter_map(|t| tool_slot(t))
+                    .map(|t| c.first_slot + t)
+                    .collect();
+                s.sort_unstable();
+                s.dedup();
+                (s, Box::default())
+            };
+            for &s in &slots_of_policy {
+                if p.scope.all_users {
+                    if let Some(list) = all_users.get_mut(s as usize) {
+                        list.push(pi);
+                    }
+                    continue;
+                }
+                for u in &p.scope.users {
+                    if let Some(sym) = users.get(&**u).and_then(|e| e.sym) {
+                        scoped_pairs.push((posting_key(s, USER_TAG, sym), pi));
+                    }
+                }
+                for g in &p.scope.groups {
+                    if let Some(&sym) = group_syms.get(&**g) {
+                        scoped_pairs.push((posting_key(s, GROUP_TAG, sym), pi));
+                    }
+                }
+            }
+            policies.push(CompiledPolicy {
+                action: p.action,
+                otherwise,
+                rules: compiled_rules,
+                flow: p
+                    .approval_flow
+                    .as_deref()
+                    .and_then(|f| flows.binary_search_by(|x| (**x).cmp(f)).ok())
+                    .map(to_u32),
+                max_served,
+                may_need_evidence,
+                step_up,
+                exclude,
+                source: to_u32(source),
+            });
+        }
+
+        // Flatten: one vector of policy indices, ranges into it.
+        let mut posting_data = Vec::new();
+        let mut flatten = |list: &mut Vec<u32>| {
+            list.sort_unstable();
+            list.dedup();
+            let start = to_u32(posting_data.len());
+            posting_data.extend_from_slice(list);
+            start..to_u32(posting_data.len())
+        };
+        let all_users: Vec<Range<u32>> = all_users.iter_mut().map(&mut flatten).collect();
+        let mut scoped = vec![(false, false); slots];
+        // Policies were visited in index order, so each key's run comes out sorted.
+        scoped_pairs.sort_unstable();
+        scoped_pairs.dedup();
+        let runs = scoped_pairs.chunk_by(|a, b| a.0 == b.0);
+        let mut postings = FxHashMap::default();
+        postings.reserve(runs.clone().count());
+        for run in runs {
+            let Some(&(key, _)) = run.first() else {
+                continue;
+            };
+            let start = to_u32(posting_data.len());
+            posting_data.extend(run.iter().map(|&(_, pi)| pi));
+            postings.insert(key, start..to_u32(posting_data.len()));
+            let slot = (key >> 32) as usize;
+            if let Some(flags) = scoped.get_mut(slot) {
+                if key & 1 == u64::from(GROUP_TAG) {
+                    flags.1 = true;
+                } else {
+                    flags.0 = true;
+                }
+            }
+        }
+        posting_data.shrink_to_fit();
+
+        PolicySet {
+            version: version::content_hash(&document).into_boxed_str(),
+            document,
+            warnings,
+            connectors,
+            connector_index,
+            users,
+            directory,
+            group_syms,
+            policies,
+            flows,
+            attributes,
+            all_users,
+            scoped,
+            postings,
+            posting_data,
+        }
+    }
+}
