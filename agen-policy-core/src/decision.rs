@@ -33,6 +33,12 @@ impl Action {
         Action::Deny,
     ];
 
+    /// The action's position in [`Action::ALL`] (its restrictiveness), for bindings that exchange
+    /// it as a number.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
     /// The action's name in documents and decisions: `allow`, `step_up`, `request_approval`, `deny`.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -95,6 +101,11 @@ impl Reason {
         Reason::Internal,
     ];
 
+    /// The reason's position in [`Reason::ALL`], for bindings that exchange it as a number.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
     /// The reason's stable name, the same in every language.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -134,6 +145,18 @@ pub struct Decision<'s> {
     satisfied: SmallVec<[&'s str; 2]>,
     step_up: SmallVec<[&'s StepUpRequirement; 1]>,
     version: &'s str,
+    /// The same policies and flows as indices into the set's document, for bindings that
+    /// exchange decisions as numbers.
+    #[serde(skip)]
+    indices: Indices,
+}
+
+/// A decision's policies, flows and satisfied policies as indices into the document's lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Indices {
+    policies: SmallVec<[u32; 4]>,
+    approval_flows: SmallVec<[u32; 2]>,
+    satisfied: SmallVec<[u32; 2]>,
 }
 
 impl<'s> Decision<'s> {
@@ -146,11 +169,13 @@ impl<'s> Decision<'s> {
             satisfied: SmallVec::new(),
             step_up: SmallVec::new(),
             version,
+            indices: Indices::default(),
         }
     }
 
-    pub(crate) fn push_satisfied(&mut self, id: &'s str) {
+    pub(crate) fn push_satisfied(&mut self, id: &'s str, index: u32) {
         self.satisfied.push(id);
+        self.indices.satisfied.push(index);
     }
 
     pub(crate) fn push_step_up(&mut self, requirement: &'s StepUpRequirement) {
@@ -165,6 +190,7 @@ impl<'s> Decision<'s> {
         self.approval_flows.clear();
         self.satisfied.clear();
         self.step_up.clear();
+        self.indices = Indices::default();
     }
 
     pub(crate) fn set_reason(&mut self, reason: Reason) {
@@ -177,12 +203,14 @@ impl<'s> Decision<'s> {
         self.reason = Reason::Policy;
     }
 
-    pub(crate) fn push_policy(&mut self, id: &'s str) {
+    pub(crate) fn push_policy(&mut self, id: &'s str, index: u32) {
         self.policies.push(id);
+        self.indices.policies.push(index);
     }
 
-    pub(crate) fn push_approval_flow(&mut self, id: &'s str) {
+    pub(crate) fn push_approval_flow(&mut self, id: &'s str, index: u32) {
         self.approval_flows.push(id);
+        self.indices.approval_flows.push(index);
     }
 
     #[cfg(test)]
@@ -200,6 +228,7 @@ impl<'s> Decision<'s> {
             satisfied: SmallVec::new(),
             step_up: SmallVec::new(),
             version,
+            indices: Indices::default(),
         }
     }
 
@@ -240,6 +269,23 @@ impl<'s> Decision<'s> {
     /// id; empty otherwise.
     pub fn step_up(&self) -> &[&'s StepUpRequirement] {
         &self.step_up
+    }
+
+    /// [`Decision::policies`] as indices into the set's
+    /// [`document().policies`](crate::PolicySet::document), in the same order: for bindings that
+    /// exchange decisions as numbers rather than strings.
+    pub fn policy_indices(&self) -> &[u32] {
+        &self.indices.policies
+    }
+
+    /// [`Decision::approval_flows`] as indices into the document's `approval_flows`.
+    pub fn approval_flow_indices(&self) -> &[u32] {
+        &self.indices.approval_flows
+    }
+
+    /// [`Decision::satisfied`] as indices into the document's `policies`.
+    pub fn satisfied_indices(&self) -> &[u32] {
+        &self.indices.satisfied
     }
 
     /// The version of the policy set that made the decision: the SHA-256 of its document, in

@@ -431,20 +431,51 @@ fn brief(v: &Value) -> String {
 }
 
 /// The effective step-up requirement of a policy (SPEC §7.1), as a `step_up` decision lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Two requirements are equal when their policy, `max_age` and `acr_values` are.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepUpRequirement {
     policy: Box<str>,
     max_age: u32,
     acr_values: Box<[Box<str>]>,
+    /// The policy's index in the document's `policies`.
+    #[serde(skip)]
+    policy_index: u32,
+}
+
+impl PartialEq for StepUpRequirement {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.policy, self.max_age, &self.acr_values)
+            == (&other.policy, other.max_age, &other.acr_values)
+    }
+}
+
+impl Eq for StepUpRequirement {}
+
+impl std::hash::Hash for StepUpRequirement {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (&self.policy, self.max_age, &self.acr_values).hash(state);
+    }
 }
 
 impl StepUpRequirement {
-    pub(crate) fn new(policy: &str, max_age: u32, acr_values: &[Box<str>]) -> Self {
+    pub(crate) fn new(
+        policy: &str,
+        policy_index: u32,
+        max_age: u32,
+        acr_values: &[Box<str>],
+    ) -> Self {
         StepUpRequirement {
             policy: policy.into(),
             max_age,
             acr_values: acr_values.into(),
+            policy_index,
         }
+    }
+
+    /// The policy's index in the set's `document().policies`, for bindings that exchange
+    /// decisions as numbers.
+    pub fn policy_index(&self) -> u32 {
+        self.policy_index
     }
 
     /// The policy that asks for it.

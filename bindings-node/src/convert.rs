@@ -950,8 +950,6 @@ pub(crate) fn acr_value_ids(set: &core::PolicySet) -> Vec<String> {
 /// satisfies nothing, but the list is written all the same: the decision is the core's, whole.
 pub struct Encoded {
     set: Arc<core::PolicySet>,
-    policies: FxHashMap<Box<str>, u32>,
-    approval_flows: FxHashMap<Box<str>, u32>,
     acr_values: FxHashMap<Box<str>, u32>,
 }
 
@@ -959,8 +957,6 @@ impl Encoded {
     pub(crate) fn new(set: &Arc<core::PolicySet>) -> Self {
         Encoded {
             set: Arc::clone(set),
-            policies: id_index(&policy_ids(set)),
-            approval_flows: id_index(&approval_flow_ids(set)),
             acr_values: id_index(&acr_value_ids(set)),
         }
     }
@@ -980,25 +976,16 @@ impl Encoded {
             return false;
         };
         let decision = self.set.evaluate(&request);
-        let action = core::Action::ALL
-            .iter()
-            .position(|a| *a == decision.action());
-        let reason = core::Reason::ALL
-            .iter()
-            .position(|r| *r == decision.reason());
         let mut out = Writer { buffer, at: 0 };
-        // An action or reason this binding cannot name takes the general path.
-        let (Some(action), Some(reason)) = (action, reason) else {
-            return false;
-        };
-        out.u32(action)
-            && out.u32(reason)
-            && out.ids(decision.policies(), &self.policies)
-            && out.ids(decision.approval_flows(), &self.approval_flows)
-            && out.ids(decision.satisfied(), &self.policies)
+        // Actions, reasons, policies and flows cross as the indices the core gives them.
+        out.u32(decision.action().index())
+            && out.u32(decision.reason().index())
+            && out.indices(decision.policy_indices())
+            && out.indices(decision.approval_flow_indices())
+            && out.indices(decision.satisfied_indices())
             && out.u32(decision.step_up().len())
             && decision.step_up().iter().all(|r| {
-                out.id(r.policy(), &self.policies)
+                out.u32(r.policy_index() as usize)
                     && out.u32(usize::try_from(r.max_age()).unwrap_or(usize::MAX))
                     && out.ids(r.acr_values(), &self.acr_values)
             })
@@ -1021,6 +1008,10 @@ impl Writer<'_> {
             }
             None => false,
         }
+    }
+
+    fn indices(&mut self, indices: &[u32]) -> bool {
+        self.u32(indices.len()) && indices.iter().all(|&i| self.u32(i as usize))
     }
 
     fn ids<S: AsRef<str>>(&mut self, ids: &[S], index: &FxHashMap<Box<str>, u32>) -> bool {

@@ -88,12 +88,14 @@ impl PolicySet {
             let id = |i: &usize| document.policies.get(*i).map(|p| p.id.as_ref());
             id(a).cmp(&id(b))
         });
-        let mut flows: Vec<Box<str>> = document
+        let mut by_id: Vec<(Box<str>, u32)> = document
             .approval_flows
             .iter()
-            .map(|f| Box::from(f.id.as_ref()))
+            .enumerate()
+            .map(|(i, f)| (Box::from(f.id.as_ref()), to_u32(i)))
             .collect();
-        flows.sort();
+        by_id.sort();
+        let (flows, flow_sources): (Vec<Box<str>>, Vec<u32>) = by_id.into_iter().unzip();
         let mut rules: Vec<Option<CompiledRules>> = rules.into_iter().map(Some).collect();
 
         let mut all_users: Vec<Vec<u32>> = vec![Vec::new(); slots];
@@ -129,7 +131,12 @@ impl PolicySet {
                     .and_then(|s| s.acr_values.as_deref())
                     .or_else(|| inherited.and_then(|s| s.acr_values.as_deref()))
                     .unwrap_or_default();
-                Box::new(StepUpRequirement::new(&p.id, max_age, acr_values))
+                Box::new(StepUpRequirement::new(
+                    &p.id,
+                    to_u32(source),
+                    max_age,
+                    acr_values,
+                ))
             });
             let may_need_evidence = serves(Action::StepUp) || serves(Action::RequestApproval);
             let Some(&ci) = connectors.get(p.connector.as_ref()) else {
@@ -244,6 +251,7 @@ impl PolicySet {
             group_syms,
             policies,
             flows,
+            flow_sources,
             attributes,
             all_users,
             scoped,

@@ -48,6 +48,8 @@ pub struct PolicySet {
     pub(crate) policies: Vec<CompiledPolicy>,
     /// Approval flow ids sorted, so flow indices sort like the ids.
     pub(crate) flows: Vec<Box<str>>,
+    /// Per entry of `flows`, its index in `document.approval_flows`.
+    flow_sources: Vec<u32>,
     /// The distinct attributes conditions read (`CompiledCondition::attribute` indexes it).
     attributes: Vec<Attribute>,
     /// Per slot, the policies that apply to every user.
@@ -343,7 +345,7 @@ impl PolicySet {
                         decision.fail_closed();
                         return;
                     };
-                    decision.push_satisfied(&source.id);
+                    decision.push_satisfied(&source.id, p.source);
                     action = Some(Action::Allow);
                 }
             }
@@ -368,7 +370,7 @@ impl PolicySet {
                 decision.fail_closed();
                 return;
             };
-            decision.push_policy(&source.id);
+            decision.push_policy(&source.id, p.source);
             match best {
                 Action::RequestApproval => {
                     if let Some(f) = p.flow {
@@ -388,11 +390,14 @@ impl PolicySet {
         flows.sort_unstable();
         flows.dedup();
         for &f in &flows {
-            let Some(id) = self.flows.get(f as usize) else {
+            let (Some(id), Some(&source)) = (
+                self.flows.get(f as usize),
+                self.flow_sources.get(f as usize),
+            ) else {
                 decision.fail_closed();
                 return;
             };
-            decision.push_approval_flow(id);
+            decision.push_approval_flow(id, source);
         }
         decision.set_action(best);
     }

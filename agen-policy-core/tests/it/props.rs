@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use agen_policy_core::{Decision as EngineDecision, Outcome, PolicySet, Request};
+use agen_policy_core::{Action, Decision as EngineDecision, Outcome, PolicySet, Request};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{RngAlgorithm, TestCaseError, TestRng, TestRunner};
@@ -88,7 +88,29 @@ proptest! {
         for value in &case.requests {
             let request = request(value)?;
             let want: Evaluation = reference::evaluate(&case.document, value);
-            let got = decision(&set.evaluate(&request));
+            let engine = set.evaluate(&request);
+            // The indices bindings exchange name the same policies and flows as the ids.
+            let document = set.document();
+            let named = |indices: &[u32], ids: &[&str], kind: &str| -> Result<(), TestCaseError> {
+                let by_index: Vec<&str> = indices
+                    .iter()
+                    .map(|&i| match kind {
+                        "flow" => document.approval_flows.get(i as usize).map(|f| &*f.id),
+                        _ => document.policies.get(i as usize).map(|p| &*p.id),
+                    })
+                    .map(|id| id.unwrap_or("<out of range>"))
+                    .collect();
+                prop_assert_eq!(by_index, ids.to_vec());
+                Ok(())
+            };
+            named(engine.policy_indices(), engine.policies(), "policy")?;
+            named(engine.approval_flow_indices(), engine.approval_flows(), "flow")?;
+            named(engine.satisfied_indices(), engine.satisfied(), "policy")?;
+            prop_assert_eq!(
+                Action::ALL.get(engine.action().index()).copied(),
+                Some(engine.action())
+            );
+            let got = decision(&engine);
             prop_assert_eq!(
                 &got, &want.decision,
                 "engine (left) and reference (right) disagree\ndocument: {}\nrequest:  {}",
