@@ -3,6 +3,7 @@
 mod alloc;
 mod conformance;
 mod generators;
+mod hostile;
 mod limits;
 mod props;
 mod reference;
