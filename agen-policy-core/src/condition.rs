@@ -6,11 +6,12 @@
 //! allocating.
 
 use std::cmp::Ordering;
-use std::hash::Hasher;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use rustc_hash::FxHasher;
+use regex_automata::meta;
+use regex_automata::nfa::thompson::WhichCaptures;
+use regex_automata::util::syntax;
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
 
@@ -19,8 +20,8 @@ use crate::json::{brief_str, Json};
 use crate::limits::Limits;
 use crate::model::Operator;
 use crate::ops::cidr::{self, Block};
-use crate::ops::fold::{self, fold};
-use crate::ops::glob::Glob;
+use crate::ops::glob::{GlobSet, SetError};
+use crate::ops::literal::{Anchor, AutomatonCache, Exact, Literals};
 use crate::ops::number;
 use crate::ops::semver::{OwnedVersion, Version};
 use crate::ops::time::Instant;
@@ -92,11 +93,11 @@ impl Attribute {
 pub(crate) enum Test {
     Exists,
     Equals(EqualsSet),
-    Matches(Box<[Glob]>),
-    Regex(Box<[Arc<regex::Regex>]>),
-    StartsWith(Strings),
-    EndsWith(Strings),
-    Contains(Strings),
+    Matches(Box<GlobSet>),
+    Regex(Box<[Arc<meta::Regex>]>),
+    StartsWith(Literals),
+    EndsWith(Literals),
+    Contains(Literals),
     /// `lt`/`lte` keep the largest value, `gt`/`gte` the smallest: "some value" is that one.
     Number(Ordering, bool, Number),
     Before(Instant),
@@ -156,9 +157,16 @@ impl<'a> ResolvedCache<'a> {
     }
 }
 
-/// Compiled regular expressions shared by every condition with the same pattern and case
-/// setting (with their pool of matching caches, which a `Regex` clone would not share).
-pub(crate) type RegexCache = rustc_hash::FxHashMap<(Box<str>, bool), Arc<regex::Regex>>;
+/// What the conditions of one document share while it loads: compiled regular expressions,
+/// one per pattern and case setting (with their pool of matching caches, which a `Regex` clone
+/// would not share), the compiled bytes they have drawn from
+/// [`Limits::max_regex_total_bytes`], and the automata of literal values.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    regexes: rustc_hash::FxHashMap<(Box<str>, bool), Arc<meta::Regex>>,
+    regex_bytes: usize,
+    literals: AutomatonCache,
+}
 
 /// One value an attribute resolved to.
 #[derive(Debug, Clone, Copy)]
@@ -282,17 +290,12 @@ impl Test {
         match (self, s) {
             (Test::Exists, _) => Some(true),
             (Test::Equals(set), s) => Some(set.contains(s)),
-            (Test::Matches(globs), Scalar::Str(s)) => Some(globs.iter().any(|g| g.is_match(s))),
+            (Test::Matches(globs), Scalar::Str(s)) => Some(globs.is_match(s)),
             (Test::Regex(res), Scalar::Str(s)) => Some(res.iter().any(|r| r.is_match(s))),
-            (Test::StartsWith(v), Scalar::Str(s)) => {
-                Some(v.any(s, |s, p| s.starts_with(p), fold::starts_with))
-            }
-            (Test::EndsWith(v), Scalar::Str(s)) => {
-                Some(v.any(s, |s, p| s.ends_with(p), fold::ends_with))
-            }
-            (Test::Contains(v), Scalar::Str(s)) => {
-                Some(v.any(s, |s, p| s.contains(p), fold::contains))
-            }
+            (
+                Test::StartsWith(literals) | Test::EndsWith(literals) | Test::Contains(literals),
+                Scalar::Str(s),
+            ) => Some(literals.is_match(s)),
             (Test::Number(want, or_equal, bound), Scalar::Num(n)) => {
                 let o = number::compare(n, bound);
                 Some(o == *want || (*or_equal && o == Ordering::Equal))
@@ -325,50 +328,15 @@ fn instant(s: Scalar<'_>) -> Option<Instant> {
     }
 }
 
-/// String values of `starts_with`, `ends_with`, `contains`: folded at load under `ignore_case`.
-#[derive(Debug, Clone)]
-pub(crate) struct Strings {
-    values: Box<[Box<str>]>,
-    ignore_case: bool,
-}
-
-impl Strings {
-    fn any(
-        &self,
-        s: &str,
-        exact: impl Fn(&str, &str) -> bool,
-        folded: impl Fn(&str, &str) -> bool,
-    ) -> bool {
-        if self.ignore_case {
-            self.values.iter().any(|v| folded(s, v))
-        } else {
-            self.values.iter().any(|v| exact(s, v))
-        }
-    }
-}
-
 /// The values of `equals`, split by type: strings (folded under `ignore_case`, hashed when
 /// there are many), numbers (sorted) and booleans.
 #[derive(Debug, Clone)]
 pub(crate) struct EqualsSet {
-    strings: Box<[Box<str>]>,
-    /// `(hash, index into strings)` sorted, when there are more than [`LINEAR_MAX`] strings.
-    hashed: Box<[(u64, u32)]>,
+    strings: Exact,
     numbers: Box<[Number]>,
     /// Whether `false` / `true` is among the values.
     has_false: bool,
     has_true: bool,
-    ignore_case: bool,
-}
-
-const LINEAR_MAX: usize = 8;
-
-fn hash_chars(chars: impl Iterator<Item = char>) -> u64 {
-    let mut h = FxHasher::default();
-    for c in chars {
-        h.write_u32(u32::from(c));
-    }
-    h.finish()
 }
 
 impl EqualsSet {
@@ -385,30 +353,7 @@ impl EqualsSet {
                 .numbers
                 .binary_search_by(|probe| number::compare(probe, n))
                 .is_ok(),
-            Scalar::Str(s) => {
-                let eq = |v: &str| {
-                    if self.ignore_case {
-                        fold::eq(s, v)
-                    } else {
-                        s == v
-                    }
-                };
-                if self.hashed.is_empty() {
-                    return self.strings.iter().any(|v| eq(v));
-                }
-                let h = if self.ignore_case {
-                    hash_chars(s.chars().map(fold))
-                } else {
-                    hash_chars(s.chars())
-                };
-                let start = self.hashed.partition_point(|(k, _)| *k < h);
-                self.hashed
-                    .get(start..)
-                    .unwrap_or_default()
-                    .iter()
-                    .take_while(|(k, _)| *k == h)
-                    .any(|(_, i)| self.strings.get(*i as usize).is_some_and(|v| eq(v)))
-            }
+            Scalar::Str(s) => self.strings.contains(s),
         }
     }
 }
@@ -442,10 +387,10 @@ pub(crate) fn compile(
     values: &[Json<'_>],
     ignore_case: bool,
     limits: &Limits,
-    regexes: &mut RegexCache,
+    shared: &mut Shared,
 ) -> Result<Test, Vec<CompileError>> {
     let mut errors = Vec::new();
-    let test = compile_values(op, values, ignore_case, limits, regexes, &mut errors);
+    let test = compile_values(op, values, ignore_case, limits, shared, &mut errors);
     match test {
         Some(test) if errors.is_empty() => Ok(test),
         _ if errors.is_empty() => Err(vec![err(
@@ -461,21 +406,18 @@ fn compile_values(
     values: &[Json<'_>],
     ignore_case: bool,
     limits: &Limits,
-    regexes: &mut RegexCache,
+    shared: &mut Shared,
     errors: &mut Vec<CompileError>,
 ) -> Option<Test> {
     Some(match op {
         Operator::Exists => Test::Exists,
         Operator::Equals => {
-            let mut strings = Vec::new();
+            let mut strings: Vec<&str> = Vec::new();
             let mut numbers = Vec::new();
             let (mut has_false, mut has_true) = (false, false);
             for (i, v) in values.iter().enumerate() {
                 match v {
-                    Json::String(s) if ignore_case => {
-                        strings.push(fold::fold_str(s).into_boxed_str())
-                    }
-                    Json::String(s) => strings.push(Box::from(&**s)),
+                    Json::String(s) => strings.push(s),
                     Json::Number(n) => numbers.push(n.clone()),
                     Json::Bool(true) => has_true = true,
                     Json::Bool(false) => has_false = true,
@@ -489,97 +431,69 @@ fn compile_values(
                 }
             }
             numbers.sort_by(number::compare);
-            let hashed = if strings.len() > LINEAR_MAX {
-                let mut h: Vec<(u64, u32)> = strings
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| (hash_chars(s.chars()), u32::try_from(i).unwrap_or(u32::MAX)))
-                    .collect();
-                h.sort_unstable();
-                h.into_boxed_slice()
-            } else {
-                Box::default()
-            };
             Test::Equals(EqualsSet {
-                strings: strings.into_boxed_slice(),
-                hashed,
+                strings: Exact::new(strings, ignore_case),
                 numbers: numbers.into_boxed_slice(),
                 has_false,
                 has_true,
-                ignore_case,
             })
         }
         Operator::Matches => {
-            let globs = each_string(op, values, errors, |i, s| {
+            let patterns = each_string(op, values, errors, |i, s| {
                 if s.len() > limits.max_pattern_bytes {
                     return Err(too_long(i, s, limits));
                 }
-                Glob::new(s, ignore_case).map_err(|_| {
-                    err(
-                        At::Value(i),
-                        format!("pattern {} ends with a lone `\\`", brief_str(s)),
-                    )
-                })
+                Ok((i, s))
             });
-            Test::Matches(globs.into_boxed_slice())
+            match GlobSet::new(patterns.iter().copied(), ignore_case, &mut shared.literals) {
+                Ok(set) => Test::Matches(Box::new(set)),
+                Err(SetError::Invalid(bad)) => {
+                    for (i, _) in bad {
+                        let pattern = patterns.iter().find(|(j, _)| *j == i).map_or("", |p| p.1);
+                        errors.push(err(
+                            At::Value(i),
+                            format!("pattern {} ends with a lone `\\`", brief_str(pattern)),
+                        ));
+                    }
+                    return None;
+                }
+                Err(SetError::TooLarge) => {
+                    errors.push(too_large());
+                    return None;
+                }
+            }
         }
         Operator::Regex => {
             let res = each_string(op, values, errors, |i, s| {
                 if s.len() > limits.max_pattern_bytes {
                     return Err(too_long(i, s, limits));
                 }
-                if let Some(re) = regexes.get(&(Box::from(s), ignore_case)) {
-                    return Ok(Arc::clone(re));
-                }
-                let compiled = regex::RegexBuilder::new(s)
-                    .case_insensitive(ignore_case)
-                    .size_limit(limits.max_regex_compiled_bytes)
-                    .build()
-                    .map_err(|e| match e {
-                        regex::Error::CompiledTooBig(n) => CompileError {
-                            at: At::Value(i),
-                            code: Code::LimitExceeded,
-                            message: format!(
-                                "regular expression {} compiles to more than {n} bytes",
-                                brief_str(s)
-                            ),
-                        },
-                        other => err(
-                            At::Value(i),
-                            format!(
-                                "invalid regular expression {}: {}",
-                                brief_str(s),
-                                other
-                                    .to_string()
-                                    .lines()
-                                    .last()
-                                    .unwrap_or("syntax error")
-                                    .trim()
-                            ),
-                        ),
-                    })?;
-                let compiled = Arc::new(compiled);
-                regexes.insert((Box::from(s), ignore_case), Arc::clone(&compiled));
-                Ok(compiled)
+                shared
+                    .regex(s, ignore_case, limits)
+                    .map_err(|(code, message)| CompileError {
+                        at: At::Value(i),
+                        code,
+                        message,
+                    })
             });
             Test::Regex(res.into_boxed_slice())
         }
         Operator::StartsWith | Operator::EndsWith | Operator::Contains => {
-            let strings = each_string(op, values, errors, |_, s| {
-                Ok(if ignore_case {
-                    fold::fold_str(s).into_boxed_str()
-                } else {
-                    s.into()
-                })
-            });
-            let strings = Strings {
-                values: strings.into_boxed_slice(),
-                ignore_case,
+            let strings = each_string(op, values, errors, |_, s| Ok(s));
+            let anchor = match op {
+                Operator::StartsWith => Anchor::Start,
+                Operator::EndsWith => Anchor::End,
+                _ => Anchor::Anywhere,
             };
-            match op {
-                Operator::StartsWith => Test::StartsWith(strings),
-                Operator::EndsWith => Test::EndsWith(strings),
-                _ => Test::Contains(strings),
+            let Ok(literals) = Literals::new(anchor, strings, ignore_case, &mut shared.literals)
+            else {
+                errors.push(too_large());
+                return None;
+            };
+            match anchor {
+                Anchor::Start => Test::StartsWith(literals),
+                Anchor::End => Test::EndsWith(literals),
+                Anchor::Anywhere => Test::Contains(literals),
             }
         }
         Operator::Lt | Operator::Lte | Operator::Gt | Operator::Gte => {
@@ -678,6 +592,120 @@ fn compile_values(
     })
 }
 
+fn too_large() -> CompileError {
+    CompileError {
+        at: At::Values,
+        code: Code::LimitExceeded,
+        message: "the values are too many or too long to compile into one automaton".to_owned(),
+    }
+}
+
+impl Shared {
+    /// The compiled regular expression of `pattern`, or why it is refused (a code and a
+    /// message). A pattern compiles at most once per document; its compiled size, or the size
+    /// it was allowed when it is refused as too large, is drawn from
+    /// [`Limits::max_regex_total_bytes`], so that the time spent compiling a document's
+    /// regular expressions is bounded whatever their number.
+    fn regex(
+        &mut self,
+        pattern: &str,
+        ignore_case: bool,
+        limits: &Limits,
+    ) -> Result<Arc<meta::Regex>, (Code, String)> {
+        let key = (Box::from(pattern), ignore_case);
+        if let Some(re) = self.regexes.get(&key) {
+            return Ok(Arc::clone(re));
+        }
+        let total = limits.max_regex_total_bytes;
+        let left = total.saturating_sub(self.regex_bytes);
+        let over_total = || {
+            (
+                Code::LimitExceeded,
+                format!(
+                    "regular expression {} is not compiled: the document's regular expressions \
+                     would take more than {total} bytes in all",
+                    brief_str(pattern)
+                ),
+            )
+        };
+        if left == 0 {
+            return Err(over_total());
+        }
+        let limit = limits.max_regex_compiled_bytes.min(left);
+        let built = meta::Builder::new()
+            .configure(
+                meta::Config::new()
+                    .utf8_empty(true)
+                    // Evaluation asks only whether there is a match: no capture groups.
+                    .which_captures(WhichCaptures::None)
+                    .nfa_size_limit(Some(limit))
+                    // The `regex` crate's default for its lazy DFA's cache.
+                    .hybrid_cache_capacity(2 * (1 << 20)),
+            )
+            .syntax(
+                syntax::Config::new()
+                    .case_insensitive(ignore_case)
+                    .utf8(true),
+            )
+            .build(pattern);
+        match built {
+            Ok(re) => {
+                self.regex_bytes = self.regex_bytes.saturating_add(re.memory_usage());
+                if self.regex_bytes > total {
+                    return Err(over_total());
+                }
+                let re = Arc::new(re);
+                self.regexes.insert(key, Arc::clone(&re));
+                Ok(re)
+            }
+            Err(e) if e.size_limit().is_some() => {
+                self.regex_bytes = self.regex_bytes.saturating_add(limit);
+                if limit < limits.max_regex_compiled_bytes {
+                    return Err(over_total());
+                }
+                let hint = if has_unicode_class(pattern) {
+                    "; Unicode classes such as `\\w` are large: `(?-u:\\w)` or `[A-Za-z0-9_]` \
+                     is much smaller"
+                } else {
+                    ""
+                };
+                Err((
+                    Code::LimitExceeded,
+                    format!(
+                        "regular expression {} compiles to more than {limit} bytes{hint}",
+                        brief_str(pattern)
+                    ),
+                ))
+            }
+            Err(e) => {
+                let detail = match e.syntax_error() {
+                    Some(syntax) => syntax.to_string(),
+                    None => e.to_string(),
+                };
+                Err((
+                    Code::InvalidCondition,
+                    format!(
+                        "invalid regular expression {}: {}",
+                        brief_str(pattern),
+                        detail.lines().last().unwrap_or("syntax error").trim()
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+/// Whether a pattern names a Perl or Unicode class (`\w`, `\d`, `\s`, `\b`, `\p{..}` and
+/// their negations), large in Unicode mode.
+fn has_unicode_class(pattern: &str) -> bool {
+    pattern.split('\\').skip(1).any(|after| {
+        after
+            .chars()
+            .next()
+            .is_some_and(|c| "wWdDsSbBpP".contains(c))
+    })
+}
+
 fn too_long(i: usize, s: &str, limits: &Limits) -> CompileError {
     CompileError {
         at: At::Value(i),
@@ -692,11 +720,11 @@ fn too_long(i: usize, s: &str, limits: &Limits) -> CompileError {
 }
 
 /// Applies `f` to each value that is a string, reporting the others.
-fn each_string<T>(
+fn each_string<'v, T>(
     op: Operator,
-    values: &[Json<'_>],
+    values: &'v [Json<'_>],
     errors: &mut Vec<CompileError>,
-    mut f: impl FnMut(usize, &str) -> Result<T, CompileError>,
+    mut f: impl FnMut(usize, &'v str) -> Result<T, CompileError>,
 ) -> Vec<T> {
     let mut out = Vec::with_capacity(values.len());
     for (i, v) in values.iter().enumerate() {

@@ -105,8 +105,17 @@ impl PolicySet {
         let decision = self.evaluate(request);
         let subject = self.subject(request);
         let located = self.locate(request).is_ok();
-        let mut policies = Vec::new();
-        for &pi in self.connector_policies(request.connector()) {
+        // Once per explanation, not per policy: the cost stays linear in the policies listed.
+        let groups = self.effective_groups(&subject);
+        // Both in id order (byte order): the determining policies are found by binary search.
+        let determining_ids: &[&str] = if decision.reason() == Reason::Policy {
+            decision.policies()
+        } else {
+            &[]
+        };
+        let connector_policies = self.connector_policies(request.connector());
+        let mut policies = Vec::with_capacity(connector_policies.len());
+        for &pi in connector_policies {
             let Some(compiled) = self.policies.get(pi as usize) else {
                 continue;
             };
@@ -114,7 +123,7 @@ impl PolicySet {
                 continue;
             };
             let governs_tool = located && policy.tools.selects(request.tool());
-            let scope = scope_of(policy, request.user(), &self.effective_groups(&subject));
+            let scope = scope_of(policy, request.user(), &groups);
             let candidate = governs_tool && scope.is_some();
             let mut rules = Vec::new();
             let mut served = None;
@@ -158,8 +167,7 @@ impl PolicySet {
                 }
                 _ => None,
             };
-            let determining = decision.reason() == Reason::Policy
-                && decision.policies().contains(&policy.id.as_ref());
+            let determining = determining_ids.binary_search(&policy.id.as_ref()).is_ok();
             policies.push(PolicyTrace {
                 id: policy.id.to_string(),
                 name: policy.name.to_string(),
@@ -181,11 +189,7 @@ impl PolicySet {
             decision: decision.to_owned_decision(),
             user: request.user().to_owned(),
             user_in_directory: self.in_directory(&subject),
-            effective_groups: self
-                .effective_groups(&subject)
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
+            effective_groups: groups.into_iter().map(str::to_owned).collect(),
             connector: request.connector().to_owned(),
             tool: request.tool().to_owned(),
             policies,

@@ -31,6 +31,10 @@ pub struct Limits {
     /// Size in bytes of one compiled regular expression (the `regex` crate's size limit).
     /// Default 1 MiB.
     pub max_regex_compiled_bytes: usize,
+    /// Size in bytes of all the compiled regular expressions of a document (each distinct
+    /// pattern once; one refused as too large counts `max_regex_compiled_bytes`). Bounds the
+    /// time loading spends compiling them. Default 32 MiB.
+    pub max_regex_total_bytes: usize,
     /// Dot-separated segments of an attribute name. Default 32.
     pub max_attribute_segments: usize,
     /// Nesting depth of a request's `context`: the context object is level 1, an object or list
@@ -55,6 +59,7 @@ impl Default for Limits {
             max_values: 10_000,
             max_pattern_bytes: 4096,
             max_regex_compiled_bytes: 1024 * 1024,
+            max_regex_total_bytes: 32 * 1024 * 1024,
             max_attribute_segments: 32,
             max_context_depth: 32,
             max_request_bytes: 1024 * 1024,

@@ -166,7 +166,7 @@ struct Checker<'l> {
     /// Distinct attribute names, interned: conditions refer to them by index.
     attributes: Vec<Attribute>,
     attribute_ids: FxHashMap<Box<str>, u32>,
-    regexes: condition::RegexCache,
+    regexes: condition::Shared,
 }
 
 const DOCUMENT_FIELDS: &[&str] = &[
@@ -229,7 +229,7 @@ impl<'l> Checker<'l> {
             dropped: 0,
             attributes: Vec::new(),
             attribute_ids: FxHashMap::default(),
-            regexes: condition::RegexCache::default(),
+            regexes: condition::Shared::default(),
         }
     }
 

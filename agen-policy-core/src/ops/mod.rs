@@ -5,6 +5,7 @@
 pub(crate) mod cidr;
 pub(crate) mod fold;
 pub(crate) mod glob;
+pub(crate) mod literal;
 pub(crate) mod number;
 pub(crate) mod semver;
 pub(crate) mod time;

@@ -1185,6 +1185,22 @@ fn condition() -> BoxedStrategy<Value> {
         Kind::Str.attribute(),
         true,
     );
+    // More values than are tested one by one: the values go through one automaton.
+    for (op, value) in [
+        ("equals", case_variants(affix())),
+        ("starts_with", case_variants(affix())),
+        ("ends_with", case_variants(affix())),
+        ("contains", case_variants(affix())),
+        ("matches", case_variants(glob())),
+    ] {
+        arm(
+            1,
+            op,
+            vec(value, 9..=12).prop_map(Some).boxed(),
+            Kind::Str.attribute(),
+            true,
+        );
+    }
     for op in ["starts_with", "ends_with", "contains"] {
         arm(
             2,

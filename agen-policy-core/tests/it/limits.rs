@@ -186,6 +186,86 @@ fn pattern_length_and_compiled_regex_size() {
 }
 
 #[test]
+fn regexes_too_large_say_what_is_smaller() {
+    let doc = |pattern: &str| {
+        document_with(
+            json!({ "targeting": { "rules": [{ "conditions": [
+                { "attribute": "a", "operator": "regex", "values": [pattern] }] }] } }),
+            1,
+        )
+    };
+    let message = |pattern: &str| match PolicySet::from_json(&doc(pattern)) {
+        Err(e) => e.problems()[0].message().to_owned(),
+        Ok(_) => String::new(),
+    };
+    let unicode = message(r"\w{1,30}");
+    assert!(unicode.contains("compiles to more than"), "{unicode}");
+    assert!(unicode.contains("(?-u:\\w)"), "{unicode}");
+    assert_eq!(problems(&doc(r"(?-u:\w){1,30}"), &Limits::default()), []);
+    assert_eq!(problems(&doc("[A-Za-z0-9_]{1,30}"), &Limits::default()), []);
+    let plain = message("(?:[ab]{1000}){100}");
+    assert!(
+        plain.contains("compiles to more than") && !plain.contains("Unicode"),
+        "{plain}"
+    );
+}
+
+#[test]
+fn regexes_of_a_document_share_one_budget() {
+    // Ten thousand distinct patterns, each too large alone: at most four are compiled (and
+    // refused) before the budget of four times the size bound is spent; the rest are refused
+    // without compiling.
+    let values: Vec<String> = (0..10_000).map(|i| format!(r"\w{{1,30}}{i}")).collect();
+    let text = document_with(
+        json!({ "targeting": { "rules": [{ "conditions": [
+            { "attribute": "a", "operator": "regex", "values": values }] }] } }),
+        1,
+    );
+    let tight = limits(|l| l.max_regex_total_bytes = 4 * l.max_regex_compiled_bytes);
+    let Err(e) = PolicySet::from_slice_with_limits(text.as_bytes(), &tight) else {
+        panic!("the document must be refused");
+    };
+    let compiled = e
+        .problems()
+        .iter()
+        .filter(|p| p.message().contains("compiles to more than"))
+        .count();
+    assert!((1..=4).contains(&compiled), "{compiled} compiled");
+    assert!(e.problems().iter().all(|p| p.code() == Code::LimitExceeded));
+    assert!(e.problems()[10].message().contains("would take more than"));
+
+    // Small ones fill the budget too: within it they load, past it they are refused.
+    let doc = |n: usize| {
+        let values: Vec<String> = (0..n).map(|i| format!("^user-{i}$")).collect();
+        document_with(
+            json!({ "targeting": { "rules": [{ "conditions": [
+                { "attribute": "a", "operator": "regex", "values": values }] }] } }),
+            1,
+        )
+    };
+    let small = limits(|l| l.max_regex_total_bytes = 200_000);
+    assert_eq!(problems(&doc(5), &small), []);
+    let refused = problems(&doc(500), &small);
+    assert!(!refused.is_empty() && refused.len() < 500);
+    // The same pattern in several places is compiled, and counted, once: room for one
+    // holds three uses of it, not two patterns.
+    let uses = |second: &str| {
+        let extra = json!({ "targeting": { "rules": [{ "conditions": [
+            { "attribute": "a", "operator": "regex", "values": ["^x$", second] },
+            { "attribute": "b", "operator": "regex", "values": ["^x$"] }] }] } });
+        document_with(extra, 1)
+    };
+    let room_for_one = (1..100)
+        .map(|k| limits(|l| l.max_regex_total_bytes = k * 500))
+        .find(|l| problems(&uses("^x$"), l).is_empty())
+        .expect("some budget holds one small pattern");
+    assert_eq!(
+        problems(&uses("^y$"), &room_for_one),
+        exceeded("/policies/0/targeting/rules/0/conditions/0/values/1")
+    );
+}
+
+#[test]
 fn deep_document_nesting_fails_cleanly() {
     // Far deeper than any parser could recurse through: no stack overflow, one clear problem.
     for depth in [65, 200, 100_000] {

@@ -4,6 +4,7 @@ mod alloc;
 mod conformance;
 mod evidence;
 mod generators;
+mod hostile;
 mod limits;
 mod messages;
 mod props;
