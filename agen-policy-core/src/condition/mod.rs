@@ -1,0 +1,188 @@
+//! Targeting conditions compiled at load (SPEC §2.2) and their evaluation.
+//!
+//! A condition's values are parsed once into the form its operator compares with (globs,
+//! regexes, exact numbers, instants, versions, blocks, folded strings); evaluating one resolves
+//! the attribute, drops the values the operator cannot compare and tests the rest, without
+//! allocating. `resolve` finds an attribute's value in a request, `compile` turns values into
+//! tests; this file holds the outcome and the comparison kernel.
+
+use std::cmp::Ordering;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use regex_automata::meta;
+use serde::Serialize;
+use serde_json::Number;
+
+use crate::ops::cidr::{self, Block};
+use crate::ops::glob::GlobSet;
+use crate::ops::literal::{Exact, Literals};
+use crate::ops::number;
+use crate::ops::semver::{OwnedVersion, Version};
+use crate::ops::time::Instant;
+
+mod compile;
+mod resolve;
+
+pub(crate) use compile::{compile, At, Shared};
+pub(crate) use resolve::{lookup, Attribute, Resolved, ResolvedCache, Scalar};
+
+/// A condition's result, as [`explain`](crate::PolicySet::explain) reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The condition holds.
+    True,
+    /// The condition does not hold.
+    False,
+    /// The attribute gave nothing the operator could compare, so the condition is false
+    /// whatever `negate` says.
+    Missing,
+}
+
+impl Outcome {
+    /// `true` only for [`Outcome::True`].
+    pub fn holds(self) -> bool {
+        self == Outcome::True
+    }
+
+    /// `true`, `false` or `missing`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::True => "true",
+            Outcome::False => "false",
+            Outcome::Missing => "missing",
+        }
+    }
+}
+
+/// What a compiled condition tests each attribute value with.
+#[derive(Debug, Clone)]
+pub(crate) enum Test {
+    Exists,
+    Equals(EqualsSet),
+    Matches(Box<GlobSet>),
+    Regex(Box<[Arc<meta::Regex>]>),
+    StartsWith(Literals),
+    EndsWith(Literals),
+    Contains(Literals),
+    /// `lt`/`lte` keep the largest value, `gt`/`gte` the smallest: "some value" is that one.
+    Number(Ordering, bool, Number),
+    Before(Instant),
+    After(Instant),
+    SemverEq(Box<[OwnedVersion]>),
+    SemverLt(OwnedVersion),
+    SemverGt(OwnedVersion),
+    InCidr(Box<[Block]>),
+}
+
+/// A compiled condition.
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledCondition {
+    /// Index of its attribute in the set's table of distinct attributes.
+    pub(crate) attribute: u32,
+    pub(crate) test: Test,
+    pub(crate) negate: bool,
+}
+
+impl CompiledCondition {
+    /// Evaluates the condition on a resolved attribute.
+    pub(crate) fn evaluate(&self, value: Resolved<'_>) -> Outcome {
+        if let Test::Exists = self.test {
+            return if value.exists() != self.negate {
+                Outcome::True
+            } else {
+                Outcome::False
+            };
+        }
+        let mut comparable = false;
+        let matched = value.any(|s| match self.test.test(s) {
+            Some(m) => {
+                comparable = true;
+                m
+            }
+            None => false,
+        });
+        if !comparable {
+            Outcome::Missing
+        } else if matched != self.negate {
+            Outcome::True
+        } else {
+            Outcome::False
+        }
+    }
+}
+
+impl Test {
+    /// Tests one attribute value: `None` when the operator cannot compare it (it is dropped).
+    fn test(&self, s: Scalar<'_>) -> Option<bool> {
+        match (self, s) {
+            (Test::Exists, _) => Some(true),
+            (Test::Equals(set), s) => Some(set.contains(s)),
+            (Test::Matches(globs), Scalar::Str(s)) => Some(globs.is_match(s)),
+            (Test::Regex(res), Scalar::Str(s)) => Some(res.iter().any(|r| r.is_match(s))),
+            (
+                Test::StartsWith(literals) | Test::EndsWith(literals) | Test::Contains(literals),
+                Scalar::Str(s),
+            ) => Some(literals.is_match(s)),
+            (Test::Number(want, or_equal, bound), Scalar::Num(n)) => {
+                let o = number::compare(n, bound);
+                Some(o == *want || (*or_equal && o == Ordering::Equal))
+            }
+            (Test::Before(bound), s) => instant(s).map(|t| t < *bound),
+            (Test::After(bound), s) => instant(s).map(|t| t > *bound),
+            (Test::SemverEq(vs), Scalar::Str(s)) => Version::parse(s).map(|v| {
+                vs.iter()
+                    .any(|w| v.precedence(&w.as_version()) == Ordering::Equal)
+            }),
+            (Test::SemverLt(bound), Scalar::Str(s)) => {
+                Version::parse(s).map(|v| v.precedence(&bound.as_version()) == Ordering::Less)
+            }
+            (Test::SemverGt(bound), Scalar::Str(s)) => {
+                Version::parse(s).map(|v| v.precedence(&bound.as_version()) == Ordering::Greater)
+            }
+            (Test::InCidr(blocks), Scalar::Str(s)) => {
+                cidr::parse_address(s).map(|a: IpAddr| blocks.iter().any(|b| b.contains(a)))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn instant(s: Scalar<'_>) -> Option<Instant> {
+    match s {
+        Scalar::Str(s) => Instant::parse(s),
+        Scalar::Num(n) => Instant::from_millis(n),
+        Scalar::Bool(_) => None,
+    }
+}
+
+/// The values of `equals`, split by type: strings (folded under `ignore_case`, hashed when
+/// there are many), numbers (sorted) and booleans.
+#[derive(Debug, Clone)]
+pub(crate) struct EqualsSet {
+    strings: Exact,
+    numbers: Box<[Number]>,
+    /// Whether `false` / `true` is among the values.
+    has_false: bool,
+    has_true: bool,
+}
+
+impl EqualsSet {
+    fn contains(&self, s: Scalar<'_>) -> bool {
+        match s {
+            Scalar::Bool(b) => {
+                if b {
+                    self.has_true
+                } else {
+                    self.has_false
+                }
+            }
+            Scalar::Num(n) => self
+                .numbers
+                .binary_search_by(|probe| number::compare(probe, n))
+                .is_ok(),
+            Scalar::Str(s) => self.strings.contains(s),
+        }
+    }
+}
