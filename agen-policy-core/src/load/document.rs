@@ -4,7 +4,8 @@
 use super::*;
 
 impl<'l> Checker<'l> {
-    pub(super) fn document(&mut self, json: &Json<'_>) -> Option<(Document, Vec<CompiledRules>)> {
+    /// The document without its policies, and each policy with its compiled rules.
+    pub(super) fn document(&mut self, json: &Json<'_>) -> Option<(Document, Vec<LoadedPolicy>)> {
         let root = Path::Root;
         let obj = self.object(json, &root, "the document", DOCUMENT_FIELDS)?;
 
@@ -65,12 +66,10 @@ impl<'l> Checker<'l> {
         self.flow_members(&obj, &root, &directory);
 
         let mut policies = Vec::new();
-        let mut rules = Vec::new();
         if let Some(v) = obj.get("policies") {
             let path = root.key("policies");
             if let Some(items) = self.array(v, &path, "`policies`") {
                 policies.reserve_exact(items.len().min(self.limits.max_policies));
-                rules.reserve_exact(items.len().min(self.limits.max_policies));
                 if items.len() > self.limits.max_policies {
                     self.error(
                         Code::LimitExceeded,
@@ -85,11 +84,10 @@ impl<'l> Checker<'l> {
                     let mut seen = FxHashSet::default();
                     for (i, item) in items.iter().enumerate() {
                         let p = path.index(i);
-                        if let Some((policy, compiled)) =
+                        if let Some((model, rules)) =
                             self.policy(item, &p, &mut seen, &connector_refs, &directory)
                         {
-                            policies.push(policy);
-                            rules.push(compiled);
+                            policies.push(LoadedPolicy { model, rules });
                         }
                     }
                 }
@@ -104,9 +102,9 @@ impl<'l> Checker<'l> {
                 groups,
                 users,
                 approval_flows: flows,
-                policies,
+                policies: Vec::new(),
             },
-            rules,
+            policies,
         ))
     }
 

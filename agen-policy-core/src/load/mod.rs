@@ -24,10 +24,18 @@ use crate::model::{
 /// The compiled rules of one policy's targeting; `None` when it has none (or `rules: []`).
 pub(crate) type CompiledRules = Option<Box<[Box<[CompiledCondition]>]>>;
 
-/// A document that loaded: the model, the compiled rules of each policy (same order), warnings.
+/// One policy that loaded: its model and its compiled targeting, kept together so that no
+/// policy can meet another's rules.
+pub(crate) struct LoadedPolicy {
+    pub(crate) model: Policy,
+    pub(crate) rules: CompiledRules,
+}
+
+/// A document that loaded: the model (its `policies` still empty), each policy with its compiled
+/// rules, in document order, and warnings.
 pub(crate) struct Loaded {
     pub(crate) document: Document,
-    pub(crate) rules: Vec<CompiledRules>,
+    pub(crate) policies: Vec<LoadedPolicy>,
     /// The distinct attributes the conditions read, indexed by `CompiledCondition::attribute`.
     pub(crate) attributes: Vec<Attribute>,
     pub(crate) warnings: Vec<Problem>,
@@ -85,9 +93,9 @@ pub(crate) fn load(bytes: &[u8], limits: &Limits) -> Result<Loaded, LoadError> {
     };
     let parsed = ck.document(&json);
     match parsed {
-        Some((document, rules)) if ck.problems.is_empty() => Ok(Loaded {
+        Some((document, policies)) if ck.problems.is_empty() => Ok(Loaded {
             document,
-            rules,
+            policies,
             attributes: ck.attributes,
             warnings: ck.warnings,
         }),

@@ -17,11 +17,18 @@ use crate::model::Otherwise;
 impl PolicySet {
     pub(super) fn compile(loaded: load::Loaded) -> PolicySet {
         let load::Loaded {
-            document,
-            rules,
+            mut document,
+            policies: loaded_policies,
             attributes,
             warnings,
         } = loaded;
+        // The models join the document; each policy's rules stay at the same index, split from
+        // one vector so that the two cannot differ in length.
+        let (models, rules): (Vec<_>, Vec<CompiledRules>) = loaded_policies
+            .into_iter()
+            .map(|p| (p.model, p.rules))
+            .unzip();
+        document.policies = models;
 
         // Connectors and their tool slots.
         let mut connectors = FxHashMap::default();
