@@ -7,6 +7,7 @@
 //! `benches/README.md` says how to run them and what they found.
 
 pub mod cedar;
+pub mod hostile;
 pub mod rng;
 pub mod workload;
 

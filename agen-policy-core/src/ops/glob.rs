@@ -211,13 +211,14 @@ impl Glob {
 /// A middle segment and how it is searched for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
-    /// Literal, case-sensitive: the standard library's two-way search, linear.
+    /// Literal, case-sensitive: `memchr`'s substring search (two-way, linear, vectorized).
     Str(Box<str>),
     /// Literal, folded: Knuth–Morris–Pratt over the folded characters of the input.
     Kmp {
         pattern: Box<[char]>,
         /// `fail[j]`: length of the longest proper border of `pattern[..=j]`.
         fail: Box<[u32]>,
+        start: Start,
     },
     /// With a `?`: shift-and, the segment's positions as bits, `words` words a character.
     ShiftAnd {
@@ -227,11 +228,71 @@ enum Segment {
         /// the last row that of every other character (its `?` positions).
         chars: Box<[char]>,
         masks: Box<[u64]>,
+        /// The row of each ASCII character.
+        ascii_rows: Box<[u16]>,
+        start: Start,
     },
+}
+
+/// The bytes an occurrence of a segment can start with, when there are at most three: while no
+/// occurrence is under way, the search skips to the next of them (`memchr`, vectorized).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    Any,
+    One(u8),
+    Two(u8, u8),
+    Three(u8, u8, u8),
+}
+
+impl Start {
+    /// `first` (folded under `ignore_case`): the first bytes of the characters that compare
+    /// equal to it. Only two characters outside ASCII fold into it: the Kelvin sign into `k`,
+    /// the long s into `s` (a test checks every character).
+    fn of(first: Unit, ignore_case: bool) -> Start {
+        let Unit::Char(c) = first else {
+            return Start::Any;
+        };
+        let lead = |c: char| {
+            let mut buf = [0u8; 4];
+            c.encode_utf8(&mut buf)
+                .as_bytes()
+                .first()
+                .copied()
+                .unwrap_or(0)
+        };
+        if !ignore_case {
+            return Start::One(lead(c));
+        }
+        if !c.is_ascii() {
+            return Start::Any;
+        }
+        let (lower, upper) = (c.to_ascii_lowercase() as u8, c.to_ascii_uppercase() as u8);
+        match c {
+            'k' => Start::Three(lower, upper, lead('\u{212A}')),
+            's' => Start::Three(lower, upper, lead('\u{17F}')),
+            _ if lower != upper => Start::Two(lower, upper),
+            _ => Start::One(lower),
+        }
+    }
+
+    /// The first position at or after `from` where an occurrence can start.
+    fn next(self, hay: &[u8], from: usize) -> Option<usize> {
+        let rest = hay.get(from..)?;
+        let found = match self {
+            Start::Any => Some(0),
+            Start::One(a) => memchr::memchr(a, rest),
+            Start::Two(a, b) => memchr::memchr2(a, b, rest),
+            Start::Three(a, b, c) => memchr::memchr3(a, b, c, rest),
+        };
+        found.map(|at| from + at)
+    }
 }
 
 impl Segment {
     fn new(units: Vec<Unit>, ignore_case: bool) -> Segment {
+        let start = units
+            .first()
+            .map_or(Start::Any, |u| Start::of(*u, ignore_case));
         let literal: Option<Vec<char>> = units
             .iter()
             .map(|u| match u {
@@ -258,6 +319,7 @@ impl Segment {
                 Segment::Kmp {
                     pattern: pattern.into_boxed_slice(),
                     fail: fail.into_boxed_slice(),
+                    start,
                 }
             }
             None => {
@@ -285,25 +347,46 @@ impl Segment {
                         }
                     }
                 }
+                let ascii_rows = (0..128u8)
+                    .map(|b| {
+                        let row = chars.binary_search(&char::from(b)).unwrap_or(chars.len());
+                        u16::try_from(row).unwrap_or(u16::MAX)
+                    })
+                    .collect();
                 Segment::ShiftAnd {
                     len,
                     words,
                     chars: chars.into_boxed_slice(),
                     masks: masks.into_boxed_slice(),
+                    ascii_rows,
+                    start,
                 }
             }
         }
     }
 
     /// The end (a byte index) of the segment's leftmost occurrence in `hay`. Linear in the
-    /// bytes read (times `words` for shift-and), each read once.
+    /// bytes read (times `words` for shift-and), each read once; while no occurrence is under
+    /// way, the search skips to the next byte one can start with.
     fn find(&self, hay: &str, ignore_case: bool) -> Option<usize> {
         let key = |c: char| if ignore_case { fold(c) } else { c };
+        let bytes = hay.as_bytes();
+        // The character at byte `at`, a character boundary: `Start` only finds bytes that
+        // begin a character (ASCII or a UTF-8 lead byte).
+        let char_at = |at: usize| hay.get(at..).and_then(|rest| rest.chars().next());
         match self {
-            Segment::Str(lit) => hay.find(&**lit).map(|i| i + lit.len()),
-            Segment::Kmp { pattern, fail } => {
-                let mut j = 0usize;
-                for (i, c) in hay.char_indices() {
+            Segment::Str(lit) => memchr::memmem::find(bytes, lit.as_bytes()).map(|i| i + lit.len()),
+            Segment::Kmp {
+                pattern,
+                fail,
+                start,
+            } => {
+                let (mut j, mut at) = (0usize, 0usize);
+                loop {
+                    if j == 0 {
+                        at = start.next(bytes, at)?;
+                    }
+                    let c = char_at(at)?;
                     let k = key(c);
                     while j > 0 && pattern.get(j) != Some(&k) {
                         j = fail.get(j - 1).map_or(0, |&f| f as usize);
@@ -311,24 +394,56 @@ impl Segment {
                     if pattern.get(j) == Some(&k) {
                         j += 1;
                     }
+                    at += c.len_utf8();
                     if j == pattern.len() {
-                        return Some(i + c.len_utf8());
+                        return Some(at);
                     }
                 }
-                None
             }
             Segment::ShiftAnd {
                 len,
                 words,
                 chars,
                 masks,
+                ascii_rows,
+                start,
             } => {
+                let row_of = |c: char| -> usize {
+                    let k = key(c);
+                    match u8::try_from(k) {
+                        Ok(b) if b.is_ascii() => ascii_rows
+                            .get(usize::from(b))
+                            .map_or(chars.len(), |&r| usize::from(r)),
+                        _ => chars.binary_search(&k).unwrap_or(chars.len()),
+                    }
+                };
                 let (top_word, top_bit) = ((len - 1) / 64, (len - 1) % 64);
+                let mut at = 0usize;
+                if *words == 1 {
+                    // Up to 64 characters, the common case: one word of state.
+                    let mut state = 0u64;
+                    loop {
+                        if state == 0 {
+                            at = start.next(bytes, at)?;
+                        }
+                        let c = char_at(at)?;
+                        let mask = masks.get(row_of(c)).copied().unwrap_or(0);
+                        state = ((state << 1) | 1) & mask;
+                        at += c.len_utf8();
+                        if (state >> top_bit) & 1 == 1 {
+                            return Some(at);
+                        }
+                    }
+                }
                 // INVARIANT: four words (256 characters) on the stack; longer segments, beyond
                 // the default pattern limit of 4,096 bytes only in their `?`s, spill.
                 let mut state: SmallVec<[u64; 4]> = SmallVec::from_elem(0, *words);
-                for (i, c) in hay.char_indices() {
-                    let row = chars.binary_search(&key(c)).unwrap_or(chars.len());
+                loop {
+                    if state.iter().all(|&d| d == 0) {
+                        at = start.next(bytes, at)?;
+                    }
+                    let c = char_at(at)?;
+                    let row = row_of(c);
                     let mask = masks
                         .get(row * words..(row + 1) * words)
                         .unwrap_or_default();
@@ -338,11 +453,11 @@ impl Segment {
                         carry = *d >> 63;
                         *d = shifted & m;
                     }
+                    at += c.len_utf8();
                     if state.get(top_word).is_some_and(|d| (d >> top_bit) & 1 == 1) {
-                        return Some(i + c.len_utf8());
+                        return Some(at);
                     }
                 }
-                None
             }
         }
     }
@@ -603,6 +718,17 @@ mod tests {
             assert!(g(p, s), "{p} {s}");
             assert!(set(&[p], true).is_match(s), "set {p} {s}");
         }
+    }
+
+    /// `Start::of` relies on it: the Kelvin sign and the long s are the only characters outside
+    /// ASCII that fold into ASCII.
+    #[test]
+    fn only_two_characters_fold_into_ascii() {
+        let into_ascii: Vec<char> = (0x80..=0x10_FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| fold(*c).is_ascii())
+            .collect();
+        assert_eq!(into_ascii, ['\u{17F}', '\u{212A}']);
     }
 
     #[test]
