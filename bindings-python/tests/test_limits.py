@@ -232,7 +232,7 @@ def test_text_bytes_and_values_over_the_limit_are_refused() -> None:
     padding = " " * MAX_DOCUMENT_BYTES
     text = '{"connectors": []}' + padding
     e = assert_limit_exceeded(lambda: PolicySet.from_json(text.encode()))
-    assert f"document is larger than the limit of {MAX_DOCUMENT_BYTES}" in e.message  # the core's
+    assert f"document is larger than the limit of {MAX_DOCUMENT_BYTES}" in e.message
     assert_limit_exceeded(lambda: PolicySet.from_json(text))
     assert_limit_exceeded(lambda: Engine(PolicySet.from_dict(DOC)).reload(text))
     document = {"connectors": [], "padding": padding}
