@@ -223,8 +223,12 @@ def _replay(policies: PolicySet, scenario: dict[str, Any]) -> list[str]:
         state = scenario["state"]
     else:
         try:
+            # Missing fields are passed as None: the engine refuses them as it refuses null.
             state = policies.open_approval(
-                scenario["request"], scenario.get("flow"), scenario.get("id"), scenario.get("now")
+                scenario["request"],
+                scenario.get("flow"),  # type: ignore[arg-type]
+                scenario.get("id"),  # type: ignore[arg-type]
+                scenario.get("now"),  # type: ignore[arg-type]
             )
         except ApprovalError as e:
             if e.code != scenario.get("expect_open_error"):

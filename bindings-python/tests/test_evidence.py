@@ -160,10 +160,11 @@ def test_a_naive_datetime_is_refused(policies: PolicySet) -> None:
         policies.evaluate("alice", "github", "create_issue", now=naive)
     assert raised.value.path == "/now" and "naive" in raised.value.message
     request = {**fresh(), "auth": {"time": naive}}
-    for call in (
+    calls: list[Callable[[], object]] = [
         lambda: policies.evaluate_request(request),
         lambda: policies.evaluate("alice", "github", "create_issue", now=T0, auth={"time": naive}),
-    ):
+    ]
+    for call in calls:
         with pytest.raises(RequestError) as raised:
             call()
         assert raised.value.path == "/auth/time"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -68,15 +69,16 @@ def test_open_approve_grant_and_reopen_the_file(tmp_path: Path, policies: Policy
 
 def test_errors(tmp_path: Path, policies: PolicySet) -> None:
     store = SqliteApprovalStore(tmp_path / "a.db")
-    for call in (
+    calls: list[Callable[[], object]] = [
         lambda: store.approve(policies, "ghost", "bob", T0),
         lambda: store.cancel(policies, "ghost", T0),
         lambda: store.grant(policies, "ghost"),
-    ):
-        with pytest.raises(NotFoundError) as raised:
+    ]
+    for call in calls:
+        with pytest.raises(NotFoundError) as missing:
             call()
-        assert isinstance(raised.value, PolicyError) and raised.value.code == "not_found"
-        assert "ghost" in str(raised.value)
+        assert isinstance(missing.value, PolicyError) and missing.value.code == "not_found"
+        assert "ghost" in str(missing.value)
     store.open(policies, REQUEST, "two", "a", T0)
     with pytest.raises(ConflictError) as conflict:
         store.open(policies, REQUEST, "two", "a", T0)
