@@ -13,6 +13,7 @@ from harness import CONFORMANCE_DIR, PEER_CONFORMANCE_DIR
 
 DOCUMENT = {"connectors": [{"id": "c", "tools": [{"name": "t"}]}]}
 REQUEST = {"user": "u", "connector": "c", "tool": "t"}
+CASE = {"request": REQUEST, "expect": {"action": "deny"}}
 
 
 def write(path: Path, test: object) -> Path:
@@ -81,7 +82,7 @@ def test_document_files_are_read_relative_to_the_test_file(tmp_path: Path) -> No
     write(tmp_path / "data" / "doc.json", DOCUMENT)
     file = write(
         tmp_path / "t.json",
-        {"document_file": "data/doc.json", "cases": [{"request": REQUEST, "expect": {"action": "deny"}}]},
+        {"document_file": "data/doc.json", "cases": [CASE]},
     )
     elsewhere = os.getcwd()
     try:
@@ -99,7 +100,7 @@ def test_a_document_file_past_the_limit_is_refused_unread(tmp_path: Path) -> Non
     os.truncate(big, 64 * 1024 * 1024 + 1)
     file = write(
         tmp_path / "t.json",
-        {"document_file": "big.json", "cases": [{"request": REQUEST, "expect": {"action": "deny"}}]},
+        {"document_file": "big.json", "cases": [CASE]},
     )
     report = run_tests(file)
     assert not report.ok

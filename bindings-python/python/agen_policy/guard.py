@@ -246,7 +246,7 @@ def check(
     if call_groups:
         request["groups"] = list(call_groups)
     if call_context:
-        request["context"] = call_context
+        request["context"] = dict(call_context)
     request.update(evidence)
     return enforce(decision, user=user, connector=connector, tool=tool, request=request)
 
