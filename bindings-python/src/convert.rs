@@ -4,6 +4,10 @@
 //! Conversions check Python types and bound their own work; what a value means (an empty id, a
 //! context nested too deep, a field a request may not have) is the core's call: every request is
 //! built by the core's `RequestBuilder` or `Request::from_*_with_limits`, under one [`Limits`].
+//!
+//! The one conversion of meaning here is Python's own: a timezone-aware `datetime` given as an
+//! instant of evidence (`now`, `auth["time"]`) or of an approval operation becomes integer Unix
+//! milliseconds, the form the core reads; a naive one names no instant and is refused.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -553,8 +557,9 @@ pub(crate) fn request_arguments(
 }
 
 /// A request from `evaluate`'s arguments, built by the core: by its `RequestBuilder` when the
-/// request has no evidence (the common case, kept free of JSON values), else by
-/// `Request::from_value_with_limits`, which judges the evidence as it judges a dict's.
+/// request has no evidence (the common case, kept free of JSON values and of the evidence
+/// path's code), else by `Request::from_value_with_limits`, which judges the evidence as it
+/// judges a dict's.
 pub(crate) fn request_from_args(
     user: &Bound<'_, PyAny>,
     connector: &Bound<'_, PyAny>,
@@ -563,55 +568,59 @@ pub(crate) fn request_from_args(
     context: Option<&Bound<'_, PyAny>>,
     evidence: Evidence<'_, '_>,
 ) -> Result<core::Request, Failure> {
+    if !evidence.is_empty() {
+        return request_with_evidence(user, connector, tool, groups, context, evidence);
+    }
     let mut c = Converter::new(limits());
     // What the request's JSON text would hold besides the values: `{"user":,"connector":,...}`.
     let large = |e: Invalid| e.into_request("");
     c.charge(r#"{"user":,"connector":,"tool":}"#.len())
         .map_err(large)?;
-    let user = c.id(user, "user")?;
-    let connector = c.id(connector, "connector")?;
-    let tool = c.id(tool, "tool")?;
-    let groups = match groups.filter(|g| !g.is_none()) {
-        Some(groups) => {
-            c.charge(r#","groups":"#.len()).map_err(large)?;
-            Some(c.groups(groups)?)
-        }
-        None => None,
-    };
-    let context = match context.filter(|c| !c.is_none()) {
-        Some(context) => {
-            let Ok(dict) = context.cast::<PyDict>() else {
-                return Err(Failure::Request {
-                    path: "/context".to_owned(),
-                    message: format!("`context` must be a dict, not {}", type_name(context)),
-                });
-            };
-            c.charge(r#","context":"#.len()).map_err(large)?;
-            // The context object is level 1, as the core counts.
-            Some(c.object(dict, 1).map_err(|e| e.into_request("/context"))?)
-        }
-        None => None,
-    };
-    if evidence.is_empty() {
-        let mut builder = core::Request::builder(user, connector, tool);
-        if let Some(groups) = groups {
-            builder = builder.groups(groups);
-        }
-        if let Some(context) = context {
-            builder = builder.context_map(context);
-        }
-        return c.finish(builder.build_with_limits(limits()));
+    let mut builder = core::Request::builder(
+        c.id(user, "user")?,
+        c.id(connector, "connector")?,
+        c.id(tool, "tool")?,
+    );
+    if let Some(groups) = groups.filter(|g| !g.is_none()) {
+        c.charge(r#","groups":"#.len()).map_err(large)?;
+        builder = builder.groups(c.groups(groups)?);
     }
+    if let Some(context) = context.filter(|c| !c.is_none()) {
+        c.charge(r#","context":"#.len()).map_err(large)?;
+        builder = builder.context_map(c.context(context)?);
+    }
+    c.finish(builder.build_with_limits(limits()))
+}
+
+/// [`request_from_args`] for a request with evidence: its fields as JSON values for the core.
+#[inline(never)]
+fn request_with_evidence(
+    user: &Bound<'_, PyAny>,
+    connector: &Bound<'_, PyAny>,
+    tool: &Bound<'_, PyAny>,
+    groups: Option<&Bound<'_, PyAny>>,
+    context: Option<&Bound<'_, PyAny>>,
+    evidence: Evidence<'_, '_>,
+) -> Result<core::Request, Failure> {
+    let mut c = Converter::new(limits());
+    let large = |e: Invalid| e.into_request("");
+    c.charge(r#"{"user":,"connector":,"tool":}"#.len())
+        .map_err(large)?;
     let mut request = Map::new();
-    request.insert("user".into(), Value::String(user));
-    request.insert("connector".into(), Value::String(connector));
-    request.insert("tool".into(), Value::String(tool));
-    if let Some(groups) = groups {
-        let groups = groups.into_iter().map(Value::String).collect();
+    request.insert("user".into(), Value::String(c.id(user, "user")?));
+    request.insert(
+        "connector".into(),
+        Value::String(c.id(connector, "connector")?),
+    );
+    request.insert("tool".into(), Value::String(c.id(tool, "tool")?));
+    if let Some(groups) = groups.filter(|g| !g.is_none()) {
+        c.charge(r#","groups":"#.len()).map_err(large)?;
+        let groups = c.groups(groups)?.into_iter().map(Value::String).collect();
         request.insert("groups".into(), Value::Array(groups));
     }
-    if let Some(context) = context {
-        request.insert("context".into(), Value::Object(context));
+    if let Some(context) = context.filter(|c| !c.is_none()) {
+        c.charge(r#","context":"#.len()).map_err(large)?;
+        request.insert("context".into(), Value::Object(c.context(context)?));
     }
     for (name, value) in evidence.fields() {
         if let Some(value) = value {
@@ -809,6 +818,34 @@ fn stamped_member<'py>(
     Ok(Some(copy))
 }
 
+/// A copy of a request dict with a datetime `now` and `auth` time as milliseconds; `None` when
+/// it has neither.
+#[cold]
+fn stamped_request<'py>(obj: &Bound<'py, PyAny>) -> Result<Option<Bound<'py, PyDict>>, Failure> {
+    let Ok(dict) = obj.cast::<PyDict>() else {
+        return Ok(None);
+    };
+    let now = match dict.get_item("now")? {
+        Some(now) => datetime_millis(&now, "/now")?,
+        None => None,
+    };
+    let auth = match dict.get_item("auth")? {
+        Some(auth) => stamped_member(&auth, "time", "/auth/time")?,
+        None => None,
+    };
+    if now.is_none() && auth.is_none() {
+        return Ok(None);
+    }
+    let copy = dict.copy()?;
+    if let Some(ms) = now {
+        copy.set_item("now", ms)?;
+    }
+    if let Some(auth) = auth {
+        copy.set_item("auth", auth)?;
+    }
+    Ok(Some(copy))
+}
+
 /// `auth` with a datetime `time` as milliseconds.
 fn stamped_auth<'py>(auth: &Bound<'py, PyAny>) -> Result<Bound<'py, PyAny>, Failure> {
     Ok(match stamped_member(auth, "time", "/auth/time")? {
@@ -892,36 +929,34 @@ impl Converter {
         self.value(&obj, 1).map_err(|e| e.into_request(&path))
     }
 
-    /// A whole request given as Python values; in a dict, a datetime `now` (or `auth` time)
-    /// becomes integer milliseconds first.
+    /// A whole request given as Python values. A datetime has no JSON form, so a request with
+    /// a datetime `now` (or `auth` time) fails to convert as it is: only then is it looked
+    /// for, and the request converted again with the datetimes as integer milliseconds.
     fn request_value(&mut self, obj: &Bound<'_, PyAny>) -> Result<Value, Failure> {
-        let mut obj = obj.clone();
-        if let Ok(dict) = obj.cast::<PyDict>() {
-            let now = dict.get_item("now")?;
-            let auth = dict.get_item("auth")?;
-            if now.is_some() || auth.is_some() {
-                let stamped_now = match &now {
-                    Some(now) => datetime_millis(now, "/now")?,
-                    None => None,
-                };
-                let stamped_auth = match &auth {
-                    Some(auth) => stamped_member(auth, "time", "/auth/time")?,
-                    None => None,
-                };
-                if stamped_now.is_some() || stamped_auth.is_some() {
-                    let copy = dict.copy()?;
-                    if let Some(ms) = stamped_now {
-                        copy.set_item("now", ms)?;
-                    }
-                    if let Some(auth) = stamped_auth {
-                        copy.set_item("auth", auth)?;
-                    }
-                    obj = copy.into_any();
-                }
-            }
-        }
         // The request object is level 0, so its context is level 1 as the core counts.
-        self.value(&obj, 0).map_err(|e| e.into_request(""))
+        match self.value(obj, 0) {
+            Ok(value) => Ok(value),
+            Err(e @ Invalid::Value { .. }) => match stamped_request(obj)? {
+                Some(stamped) => {
+                    *self = Converter::new(limits());
+                    self.value(stamped.as_any(), 0)
+                        .map_err(|e| e.into_request(""))
+                }
+                None => Err(e.into_request("")),
+            },
+            Err(e) => Err(e.into_request("")),
+        }
+    }
+
+    /// A request's `context`, the object at level 1 as the core counts.
+    fn context(&mut self, context: &Bound<'_, PyAny>) -> Result<Map<String, Value>, Failure> {
+        let Ok(dict) = context.cast::<PyDict>() else {
+            return Err(Failure::Request {
+                path: "/context".to_owned(),
+                message: format!("`context` must be a dict, not {}", type_name(context)),
+            });
+        };
+        self.object(dict, 1).map_err(|e| e.into_request("/context"))
     }
 
     /// One of the request's ids (`user`, `connector`, `tool`).

@@ -14,7 +14,7 @@ class                       ``code``                               ``path``
 ``ArgumentError``           ``invalid_argument`` (also a           ``None``
                             ``TypeError``)
 ``ApprovalError``           the core's approval codes              into an argument, or ``None``
-                            (``not_pending``, ``already_voted``...)
+                            (``not_pending``, ``expired``...)
 ``ConflictError``           ``conflict``                           ``None``
 ``NotFoundError``           ``not_found``                          ``None``
 ``ToolDenied`` ...          the core's guard codes (``tool_denied``, ``None``
@@ -175,8 +175,9 @@ class ApprovalError(PolicyError):
     ``code`` is the core's: ``not_requested``, ``cannot_approve``, ``not_pending``, ``expired``,
     ``self_approval``, ``not_an_approver``, ``already_voted``, ``not_approved``,
     ``invalid_state`` (a state that is not of the SPEC §8.2 shape, or does not fit its flow)
-    or ``invalid_request`` (a malformed argument). ``path``, when set, points into the
-    argument a value of which has no JSON form (``request/context/x``).
+    or ``invalid_request`` (a malformed argument). When a value inside an argument has no JSON
+    form, the message names the argument and ``path`` points to the value within it
+    (``/context/x`` of the request).
     """
 
     def __init__(self, message: str, code: str, path: str | None = None) -> None:
