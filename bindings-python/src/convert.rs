@@ -34,6 +34,7 @@ const TYPES: &str = "agen_policy._types";
 /// The bounds every document and request of the package is held to: the core's defaults.
 static LIMITS: LazyLock<Limits> = LazyLock::new(Limits::default);
 
+#[inline]
 pub(crate) fn limits() -> &'static Limits {
     &LIMITS
 }
@@ -870,6 +871,7 @@ struct Converter {
 }
 
 impl Converter {
+    #[inline]
     fn new(limits: &Limits) -> Self {
         Converter {
             max_bytes: limits.max_request_bytes,
@@ -879,6 +881,7 @@ impl Converter {
         }
     }
 
+    #[inline]
     fn charge(&mut self, bytes: usize) -> Result<(), Invalid> {
         match self.left.checked_sub(bytes) {
             Some(left) => {
@@ -892,6 +895,7 @@ impl Converter {
     }
 
     /// The text of a `str`, charged; no longer string than the budget left is encoded.
+    #[inline]
     fn text<'a>(&mut self, s: &'a Bound<'_, PyString>) -> Result<&'a str, Invalid> {
         let chars = s.len().unwrap_or(0);
         self.charge(chars.saturating_add(2))?;
@@ -902,6 +906,7 @@ impl Converter {
     }
 
     /// The core's request, unless a value was cut short.
+    #[inline]
     fn finish(
         self,
         built: Result<core::Request, core::RequestError>,
@@ -960,6 +965,7 @@ impl Converter {
     }
 
     /// One of the request's ids (`user`, `connector`, `tool`).
+    #[inline]
     fn id(&mut self, obj: &Bound<'_, PyAny>, name: &str) -> Result<String, Failure> {
         let Ok(s) = obj.cast::<PyString>() else {
             return Err(Failure::Request {
@@ -1021,6 +1027,7 @@ impl Converter {
     }
 
     /// Converts a JSON-like Python value; `level` is its nesting level if it is a container.
+    #[inline]
     fn value(&mut self, obj: &Bound<'_, PyAny>, level: usize) -> Result<Value, Invalid> {
         if let Ok(s) = obj.cast::<PyString>() {
             return Ok(Value::String(self.text(s)?.to_owned()));
@@ -1063,6 +1070,7 @@ impl Converter {
     }
 
     /// Converts a dict with string keys.
+    #[inline]
     fn object(
         &mut self,
         dict: &Bound<'_, PyDict>,
@@ -1126,6 +1134,7 @@ impl<'py> Iterator for Items<'py> {
 
 /// A number as the JSON parser would read it: integers exactly when they fit 64 bits, else
 /// as a float; `NaN` and infinities have no JSON form.
+#[inline]
 fn number(obj: &Bound<'_, PyAny>) -> Result<Value, Invalid> {
     if obj.cast::<PyInt>().is_ok() {
         if let Ok(i) = obj.extract::<i64>() {

@@ -36,6 +36,7 @@ struct DecisionKey {
 }
 
 impl DecisionKey {
+    #[inline]
     fn of(d: &core::Decision<'_>) -> Self {
         let place = |s: &&str| (s.as_ptr() as usize, s.len());
         DecisionKey {
