@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import inspect
 import json
 from collections.abc import Callable
 from typing import Any
@@ -216,3 +217,21 @@ def test_none_evidence_keywords_are_not_given(policies: PolicySet) -> None:
 
 def test_reason_internal_is_a_reason() -> None:
     assert Reason("internal") is Reason.INTERNAL
+
+
+def test_evidence_keywords_are_in_the_signature_and_a_misspelt_one_is_refused(
+    policies: PolicySet,
+) -> None:
+    engine = Engine(policies)
+    for method in (PolicySet.evaluate, PolicySet.explain, Engine.evaluate, Engine.explain):
+        names = list(inspect.signature(method).parameters)
+        assert names[-6:] == ["groups", "context", "now", "auth", "grants", "arguments"]
+    calls: list[Callable[..., object]] = [
+        policies.evaluate,
+        policies.explain,
+        engine.evaluate,
+        engine.explain,
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match="unexpected keyword argument 'nwo'"):
+            call("alice", "github", "delete", nwo=T0)
