@@ -4,6 +4,10 @@
 //! Conversions check Python types and bound their own work; what a value means (an empty id, a
 //! context nested too deep, a field a request may not have) is the core's call: every request is
 //! built by the core's `RequestBuilder` or `Request::from_*_with_limits`, under one [`Limits`].
+//!
+//! The one conversion of meaning here is Python's own: a timezone-aware `datetime` given as an
+//! instant of evidence (`now`, `auth["time"]`) or of an approval operation becomes integer Unix
+//! milliseconds, the form the core reads; a naive one names no instant and is refused.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -30,6 +34,7 @@ const TYPES: &str = "agen_policy._types";
 /// The bounds every document and request of the package is held to: the core's defaults.
 static LIMITS: LazyLock<Limits> = LazyLock::new(Limits::default);
 
+#[inline]
 pub(crate) fn limits() -> &'static Limits {
     &LIMITS
 }
@@ -39,6 +44,7 @@ static DOCUMENT_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static REQUEST_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static FILE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static ARGUMENT_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static APPROVAL_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 /// The members of `Action`, in the order of [`core::Action::ALL`].
 static ACTIONS: PyOnceLock<Vec<Py<PyAny>>> = PyOnceLock::new();
 /// The members of `Reason`, in the order of [`core::Reason::ALL`].
@@ -212,8 +218,18 @@ pub(crate) fn argument_error(py: Python<'_>, message: String) -> PyErr {
     raise(py, &ARGUMENT_ERROR, "ArgumentError", (message,))
 }
 
+/// An `ApprovalError`: an approval operation that did not happen, with the core's code.
+pub(crate) fn approval_error(
+    py: Python<'_>,
+    code: &str,
+    message: String,
+    path: Option<String>,
+) -> PyErr {
+    raise(py, &APPROVAL_ERROR, "ApprovalError", (message, code, path))
+}
+
 /// A `PolicyFileError` (a `PolicyError` and an `OSError`) for a file that cannot be read.
-fn file_error(py: Python<'_>, path: &Path, e: &std::io::Error) -> PyErr {
+pub(crate) fn file_error(py: Python<'_>, path: &Path, e: &std::io::Error) -> PyErr {
     let message = format!("cannot read `{}`: {e}", path.display());
     raise(
         py,
@@ -312,23 +328,25 @@ pub(crate) fn path(obj: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
 /// Runs without the GIL.
 pub(crate) fn read_document(py: Python<'_>, path: &Path) -> PyResult<Vec<u8>> {
     let max = limits().max_document_bytes;
-    let read = py.detach(|| -> std::io::Result<Vec<u8>> {
-        let file = File::open(path)?;
-        let cap = max.saturating_add(1);
-        // The size a regular file says it has, to allocate once; nothing relies on it.
-        let hint = file
-            .metadata()
-            .map_or(0, |m| usize::try_from(m.len()).unwrap_or(usize::MAX));
-        let mut bytes = Vec::with_capacity(hint.min(cap));
-        file.take(u64::try_from(cap).unwrap_or(u64::MAX))
-            .read_to_end(&mut bytes)?;
-        Ok(bytes)
-    });
-    match read {
+    match py.detach(|| read_at_most(path, max)) {
         Err(e) => Err(file_error(py, path, &e)),
         Ok(bytes) if bytes.len() > max => Err(unconvertible_document(py, too_large_document(max))),
         Ok(bytes) => Ok(bytes),
     }
+}
+
+/// A file's bytes, at most `max` + 1 of them: one more than `max` says it is too large.
+pub(crate) fn read_at_most(path: &Path, max: usize) -> std::io::Result<Vec<u8>> {
+    let file = File::open(path)?;
+    let cap = max.saturating_add(1);
+    // The size a regular file says it has, to allocate once; nothing relies on it.
+    let hint = file
+        .metadata()
+        .map_or(0, |m| usize::try_from(m.len()).unwrap_or(usize::MAX));
+    let mut bytes = Vec::with_capacity(hint.min(cap));
+    file.take(u64::try_from(cap).unwrap_or(u64::MAX))
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// The UTF-8 bytes of JSON text given as `str` or `bytes`.
@@ -495,6 +513,36 @@ impl JsonWriter {
 // ---------------------------------------------------------------------------------------------
 // Requests
 
+/// The evidence keywords of `evaluate` and `explain` (SPEC §7.2); `None` (or Python `None`)
+/// when not given.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Evidence<'a, 'py> {
+    pub(crate) now: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) auth: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) grants: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) arguments: Option<&'a Bound<'py, PyAny>>,
+}
+
+impl<'a, 'py> Evidence<'a, 'py> {
+    fn given(obj: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
+        obj.filter(|o| !o.is_none())
+    }
+
+    /// The fields given, in the request's order.
+    fn fields(&self) -> [(&'static str, Option<&'a Bound<'py, PyAny>>); 4] {
+        [
+            ("now", Evidence::given(self.now)),
+            ("auth", Evidence::given(self.auth)),
+            ("grants", Evidence::given(self.grants)),
+            ("arguments", Evidence::given(self.arguments)),
+        ]
+    }
+
+    fn is_empty(&self) -> bool {
+        self.fields().iter().all(|(_, v)| v.is_none())
+    }
+}
+
 /// A request from `evaluate`'s arguments, or the `RequestError` to raise.
 pub(crate) fn request_arguments(
     py: Python<'_>,
@@ -503,18 +551,27 @@ pub(crate) fn request_arguments(
     tool: &Bound<'_, PyAny>,
     groups: Option<&Bound<'_, PyAny>>,
     context: Option<&Bound<'_, PyAny>>,
+    evidence: Evidence<'_, '_>,
 ) -> PyResult<core::Request> {
-    request_from_args(user, connector, tool, groups, context).map_err(|e| e.into_pyerr(py, None))
+    request_from_args(user, connector, tool, groups, context, evidence)
+        .map_err(|e| e.into_pyerr(py, None))
 }
 
-/// A request from `evaluate`'s arguments, built by the core's `RequestBuilder`.
+/// A request from `evaluate`'s arguments, built by the core: by its `RequestBuilder` when the
+/// request has no evidence (the common case, kept free of JSON values and of the evidence
+/// path's code), else by `Request::from_value_with_limits`, which judges the evidence as it
+/// judges a dict's.
 pub(crate) fn request_from_args(
     user: &Bound<'_, PyAny>,
     connector: &Bound<'_, PyAny>,
     tool: &Bound<'_, PyAny>,
     groups: Option<&Bound<'_, PyAny>>,
     context: Option<&Bound<'_, PyAny>>,
+    evidence: Evidence<'_, '_>,
 ) -> Result<core::Request, Failure> {
+    if !evidence.is_empty() {
+        return request_with_evidence(user, connector, tool, groups, context, evidence);
+    }
     let mut c = Converter::new(limits());
     // What the request's JSON text would hold besides the values: `{"user":,"connector":,...}`.
     let large = |e: Invalid| e.into_request("");
@@ -530,23 +587,83 @@ pub(crate) fn request_from_args(
         builder = builder.groups(c.groups(groups)?);
     }
     if let Some(context) = context.filter(|c| !c.is_none()) {
-        let Ok(dict) = context.cast::<PyDict>() else {
-            return Err(Failure::Request {
-                path: "/context".to_owned(),
-                message: format!("`context` must be a dict, not {}", type_name(context)),
-            });
-        };
         c.charge(r#","context":"#.len()).map_err(large)?;
-        // The context object is level 1, as the core counts.
-        let map = c.object(dict, 1).map_err(|e| e.into_request("/context"))?;
-        builder = builder.context_map(map);
+        builder = builder.context_map(c.context(context)?);
     }
     c.finish(builder.build_with_limits(limits()))
+}
+
+/// [`request_from_args`] for a request with evidence: its fields as JSON values for the core.
+#[inline(never)]
+fn request_with_evidence(
+    user: &Bound<'_, PyAny>,
+    connector: &Bound<'_, PyAny>,
+    tool: &Bound<'_, PyAny>,
+    groups: Option<&Bound<'_, PyAny>>,
+    context: Option<&Bound<'_, PyAny>>,
+    evidence: Evidence<'_, '_>,
+) -> Result<core::Request, Failure> {
+    let mut c = Converter::new(limits());
+    let large = |e: Invalid| e.into_request("");
+    c.charge(r#"{"user":,"connector":,"tool":}"#.len())
+        .map_err(large)?;
+    let mut request = Map::new();
+    request.insert("user".into(), Value::String(c.id(user, "user")?));
+    request.insert(
+        "connector".into(),
+        Value::String(c.id(connector, "connector")?),
+    );
+    request.insert("tool".into(), Value::String(c.id(tool, "tool")?));
+    if let Some(groups) = groups.filter(|g| !g.is_none()) {
+        c.charge(r#","groups":"#.len()).map_err(large)?;
+        let groups = c.groups(groups)?.into_iter().map(Value::String).collect();
+        request.insert("groups".into(), Value::Array(groups));
+    }
+    if let Some(context) = context.filter(|c| !c.is_none()) {
+        c.charge(r#","context":"#.len()).map_err(large)?;
+        request.insert("context".into(), Value::Object(c.context(context)?));
+    }
+    for (name, value) in evidence.fields() {
+        if let Some(value) = value {
+            c.charge(name.len() + 4).map_err(large)?;
+            let value = c.evidence(name, value)?;
+            request.insert(name.into(), value);
+        }
+    }
+    c.finish(core::Request::from_value_with_limits(
+        &Value::Object(request),
+        limits(),
+    ))
 }
 
 /// A request given whole: a dict (or any JSON-like value, which the core then judges), or JSON
 /// text as `str` or `bytes`.
 pub(crate) fn request(obj: &Bound<'_, PyAny>) -> Result<core::Request, Failure> {
+    if let Some(text) = request_text(obj)? {
+        return Ok(core::Request::from_slice_with_limits(text, limits())?);
+    }
+    let mut c = Converter::new(limits());
+    let value = c.request_value(obj)?;
+    c.finish(core::Request::from_value_with_limits(&value, limits()))
+}
+
+/// A request given as JSON text (`str` or `bytes`) only; anything else is refused.
+pub(crate) fn request_json(obj: &Bound<'_, PyAny>) -> Result<core::Request, Failure> {
+    match request_text(obj)? {
+        Some(text) => Ok(core::Request::from_slice_with_limits(text, limits())?),
+        None => Err(Failure::Request {
+            path: String::new(),
+            message: format!(
+                "a request as JSON text is a str or bytes, not {}; pass a dict to \
+                 evaluate_request",
+                type_name(obj)
+            ),
+        }),
+    }
+}
+
+/// The bytes of a request given as JSON text, or `None` for another kind of value.
+fn request_text<'a>(obj: &'a Bound<'_, PyAny>) -> Result<Option<&'a [u8]>, Failure> {
     let max = limits().max_request_bytes;
     if let Ok(s) = obj.cast::<PyString>() {
         // More characters than the limit are more bytes too: refused before encoding.
@@ -558,21 +675,184 @@ pub(crate) fn request(obj: &Bound<'_, PyAny>) -> Result<core::Request, Failure> 
             message: "not JSON: the text holds a lone surrogate, which has no UTF-8 form"
                 .to_owned(),
         })?;
-        return Ok(core::Request::from_slice_with_limits(
-            s.as_bytes(),
-            limits(),
-        )?);
+        return Ok(Some(s.as_bytes()));
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
-        return Ok(core::Request::from_slice_with_limits(
-            b.as_bytes(),
-            limits(),
-        )?);
+        return Ok(Some(b.as_bytes()));
     }
+    Ok(None)
+}
+
+/// A request given as Python values, as the core's JSON value (unchecked: the core judges it).
+pub(crate) fn request_value(obj: &Bound<'_, PyAny>) -> Result<Value, Failure> {
     let mut c = Converter::new(limits());
-    // The request object is level 0, so its context is level 1 as the core counts.
-    let value = c.value(obj, 0).map_err(|e| e.into_request(""))?;
-    c.finish(core::Request::from_value_with_limits(&value, limits()))
+    let value = c.request_value(obj)?;
+    if c.truncated {
+        return Err(context_too_deep(c.max_depth));
+    }
+    Ok(value)
+}
+
+/// Any JSON-like Python value as a JSON value, within `max_bytes` as JSON text and `max_depth`
+/// levels of nesting (the value itself is level 1).
+pub(crate) fn json_value(
+    obj: &Bound<'_, PyAny>,
+    max_bytes: usize,
+    max_depth: usize,
+) -> Result<Value, Failure> {
+    let mut c = Converter {
+        max_bytes,
+        left: max_bytes,
+        max_depth,
+        truncated: false,
+    };
+    let value = c.value(obj, 1).map_err(|e| e.into_request(""))?;
+    if c.truncated {
+        return Err(Failure::Request {
+            path: String::new(),
+            message: format!("the value is nested more than {max_depth} levels deep"),
+        });
+    }
+    Ok(value)
+}
+
+/// An instant given as a timezone-aware `datetime.datetime`, as integer Unix milliseconds
+/// (truncated toward the past, as the core truncates a finer RFC 3339 fraction); `None` for
+/// any other value, which the core judges as it is. A naive datetime names no instant and is
+/// refused at `path`.
+pub(crate) fn datetime_millis(obj: &Bound<'_, PyAny>, path: &str) -> Result<Option<i64>, Failure> {
+    // The common forms (RFC 3339 text, integer milliseconds) never touch the datetime module.
+    if obj.cast::<PyString>().is_ok() || obj.cast::<PyInt>().is_ok() {
+        return Ok(None);
+    }
+    let py = obj.py();
+    let failed = |what: &str| Failure::Request {
+        path: path.to_owned(),
+        message: format!("a datetime whose {what} cannot be read"),
+    };
+    let cls = DATETIME.import(py, "datetime", "datetime")?;
+    if !obj.is_instance(cls)? {
+        return Ok(None);
+    }
+    let offset = obj
+        .call_method0("utcoffset")
+        .map_err(|_| failed("utcoffset()"))?;
+    if offset.is_none() {
+        return Err(Failure::Request {
+            path: path.to_owned(),
+            message: "a naive datetime names no instant: give it a tzinfo \
+                      (datetime.now(timezone.utc))"
+                .to_owned(),
+        });
+    }
+    let (epoch, millisecond) = EPOCH
+        .get_or_try_init(py, || -> PyResult<_> {
+            let m = py.import("datetime")?;
+            let utc = m.getattr("timezone")?.getattr("utc")?;
+            let kwargs = PyDict::new(py);
+            kwargs.set_item("tzinfo", utc)?;
+            let epoch = m
+                .getattr("datetime")?
+                .call((1970, 1, 1), Some(&kwargs))?
+                .unbind();
+            let ms = PyDict::new(py);
+            ms.set_item("milliseconds", 1)?;
+            let millisecond = m.getattr("timedelta")?.call((), Some(&ms))?.unbind();
+            Ok((epoch, millisecond))
+        })
+        .map(|(e, m)| (e.bind(py), m.bind(py)))?;
+    obj.sub(epoch)
+        .and_then(|delta| delta.floor_div(millisecond))
+        .and_then(|ms| ms.extract::<i64>())
+        .map(Some)
+        .map_err(|_| failed("offset from the epoch"))
+}
+
+/// An instant argument (of an approval operation) as a JSON value: an aware datetime becomes
+/// integer milliseconds, anything else is converted as it is for the core to judge.
+pub(crate) fn instant_value(obj: &Bound<'_, PyAny>) -> Result<Value, Failure> {
+    let obj = stamped(obj, "")?;
+    json_value(&obj, limits().max_request_bytes, 1)
+}
+
+/// Group claims (a list, tuple, set or frozenset) as a JSON list for the core to judge; any
+/// other value is converted as it is.
+pub(crate) fn groups_value(obj: &Bound<'_, PyAny>) -> Result<Value, Failure> {
+    if obj.cast::<PySet>().is_ok() || obj.cast::<PyFrozenSet>().is_ok() {
+        let items = obj.try_iter()?.collect::<PyResult<Vec<_>>>()?;
+        let list = PyList::new(obj.py(), items)?;
+        return json_value(list.as_any(), limits().max_request_bytes, 2);
+    }
+    json_value(obj, limits().max_request_bytes, 2)
+}
+
+static DATETIME: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+/// The Unix epoch as an aware datetime, and one millisecond as a timedelta.
+static EPOCH: PyOnceLock<(Py<PyAny>, Py<PyAny>)> = PyOnceLock::new();
+
+/// `obj` with an aware datetime replaced by its milliseconds, or `obj` itself.
+fn stamped<'py>(obj: &Bound<'py, PyAny>, path: &str) -> Result<Bound<'py, PyAny>, Failure> {
+    Ok(match datetime_millis(obj, path)? {
+        Some(ms) => pyo3::types::PyInt::new(obj.py(), ms).into_any(),
+        None => obj.clone(),
+    })
+}
+
+/// A copy of a dict whose `key` holds a datetime, with the datetime as milliseconds; `None`
+/// when there is nothing to replace.
+fn stamped_member<'py>(
+    obj: &Bound<'py, PyAny>,
+    key: &str,
+    path: &str,
+) -> Result<Option<Bound<'py, PyDict>>, Failure> {
+    let Ok(dict) = obj.cast::<PyDict>() else {
+        return Ok(None);
+    };
+    let Some(value) = dict.get_item(key)? else {
+        return Ok(None);
+    };
+    let Some(ms) = datetime_millis(&value, path)? else {
+        return Ok(None);
+    };
+    let copy = dict.copy()?;
+    copy.set_item(key, ms)?;
+    Ok(Some(copy))
+}
+
+/// A copy of a request dict with a datetime `now` and `auth` time as milliseconds; `None` when
+/// it has neither.
+#[cold]
+fn stamped_request<'py>(obj: &Bound<'py, PyAny>) -> Result<Option<Bound<'py, PyDict>>, Failure> {
+    let Ok(dict) = obj.cast::<PyDict>() else {
+        return Ok(None);
+    };
+    let now = match dict.get_item("now")? {
+        Some(now) => datetime_millis(&now, "/now")?,
+        None => None,
+    };
+    let auth = match dict.get_item("auth")? {
+        Some(auth) => stamped_member(&auth, "time", "/auth/time")?,
+        None => None,
+    };
+    if now.is_none() && auth.is_none() {
+        return Ok(None);
+    }
+    let copy = dict.copy()?;
+    if let Some(ms) = now {
+        copy.set_item("now", ms)?;
+    }
+    if let Some(auth) = auth {
+        copy.set_item("auth", auth)?;
+    }
+    Ok(Some(copy))
+}
+
+/// `auth` with a datetime `time` as milliseconds.
+fn stamped_auth<'py>(auth: &Bound<'py, PyAny>) -> Result<Bound<'py, PyAny>, Failure> {
+    Ok(match stamped_member(auth, "time", "/auth/time")? {
+        Some(copy) => copy.into_any(),
+        None => auth.clone(),
+    })
 }
 
 /// Converts a request's Python values into the core's JSON values, within the request's bounds.
@@ -591,6 +871,7 @@ struct Converter {
 }
 
 impl Converter {
+    #[inline]
     fn new(limits: &Limits) -> Self {
         Converter {
             max_bytes: limits.max_request_bytes,
@@ -600,6 +881,7 @@ impl Converter {
         }
     }
 
+    #[inline]
     fn charge(&mut self, bytes: usize) -> Result<(), Invalid> {
         match self.left.checked_sub(bytes) {
             Some(left) => {
@@ -613,6 +895,7 @@ impl Converter {
     }
 
     /// The text of a `str`, charged; no longer string than the budget left is encoded.
+    #[inline]
     fn text<'a>(&mut self, s: &'a Bound<'_, PyString>) -> Result<&'a str, Invalid> {
         let chars = s.len().unwrap_or(0);
         self.charge(chars.saturating_add(2))?;
@@ -623,6 +906,7 @@ impl Converter {
     }
 
     /// The core's request, unless a value was cut short.
+    #[inline]
     fn finish(
         self,
         built: Result<core::Request, core::RequestError>,
@@ -637,7 +921,51 @@ impl Converter {
         Ok(request)
     }
 
+    /// One evidence field of a request given as keywords; a datetime `now` (or `auth` time)
+    /// becomes integer milliseconds.
+    fn evidence(&mut self, name: &str, obj: &Bound<'_, PyAny>) -> Result<Value, Failure> {
+        let path = format!("/{name}");
+        let obj = match name {
+            "now" => stamped(obj, &path)?,
+            "auth" => stamped_auth(obj)?,
+            _ => obj.clone(),
+        };
+        // The request object is level 0, so an evidence object is level 1.
+        self.value(&obj, 1).map_err(|e| e.into_request(&path))
+    }
+
+    /// A whole request given as Python values. A datetime has no JSON form, so a request with
+    /// a datetime `now` (or `auth` time) fails to convert as it is: only then is it looked
+    /// for, and the request converted again with the datetimes as integer milliseconds.
+    fn request_value(&mut self, obj: &Bound<'_, PyAny>) -> Result<Value, Failure> {
+        // The request object is level 0, so its context is level 1 as the core counts.
+        match self.value(obj, 0) {
+            Ok(value) => Ok(value),
+            Err(e @ Invalid::Value { .. }) => match stamped_request(obj)? {
+                Some(stamped) => {
+                    *self = Converter::new(limits());
+                    self.value(stamped.as_any(), 0)
+                        .map_err(|e| e.into_request(""))
+                }
+                None => Err(e.into_request("")),
+            },
+            Err(e) => Err(e.into_request("")),
+        }
+    }
+
+    /// A request's `context`, the object at level 1 as the core counts.
+    fn context(&mut self, context: &Bound<'_, PyAny>) -> Result<Map<String, Value>, Failure> {
+        let Ok(dict) = context.cast::<PyDict>() else {
+            return Err(Failure::Request {
+                path: "/context".to_owned(),
+                message: format!("`context` must be a dict, not {}", type_name(context)),
+            });
+        };
+        self.object(dict, 1).map_err(|e| e.into_request("/context"))
+    }
+
     /// One of the request's ids (`user`, `connector`, `tool`).
+    #[inline]
     fn id(&mut self, obj: &Bound<'_, PyAny>, name: &str) -> Result<String, Failure> {
         let Ok(s) = obj.cast::<PyString>() else {
             return Err(Failure::Request {
@@ -699,6 +1027,7 @@ impl Converter {
     }
 
     /// Converts a JSON-like Python value; `level` is its nesting level if it is a container.
+    #[inline]
     fn value(&mut self, obj: &Bound<'_, PyAny>, level: usize) -> Result<Value, Invalid> {
         if let Ok(s) = obj.cast::<PyString>() {
             return Ok(Value::String(self.text(s)?.to_owned()));
@@ -741,6 +1070,7 @@ impl Converter {
     }
 
     /// Converts a dict with string keys.
+    #[inline]
     fn object(
         &mut self,
         dict: &Bound<'_, PyDict>,
@@ -804,6 +1134,7 @@ impl<'py> Iterator for Items<'py> {
 
 /// A number as the JSON parser would read it: integers exactly when they fit 64 bits, else
 /// as a float; `NaN` and infinities have no JSON form.
+#[inline]
 fn number(obj: &Bound<'_, PyAny>) -> Result<Value, Invalid> {
     if obj.cast::<PyInt>().is_ok() {
         if let Ok(i) = obj.extract::<i64>() {
@@ -961,6 +1292,8 @@ pub(crate) fn decision(
         reason_obj: reason(py, d.reason())?.unbind(),
         policies: str_tuple(py, d.policies())?.unbind(),
         approval_flows: str_tuple(py, d.approval_flows())?.unbind(),
+        satisfied: str_tuple(py, d.satisfied())?.unbind(),
+        step_up: d.step_up().iter().map(|r| (*r).clone()).collect(),
         version: version.clone_ref(py),
     })
 }
@@ -975,6 +1308,8 @@ pub(crate) fn owned_decision(py: Python<'_>, d: &core::OwnedDecision) -> PyResul
         reason_obj: reason(py, d.reason)?.unbind(),
         policies: str_tuple(py, &d.policies)?.unbind(),
         approval_flows: str_tuple(py, &d.approval_flows)?.unbind(),
+        satisfied: str_tuple(py, &d.satisfied)?.unbind(),
+        step_up: d.step_up.clone().into_boxed_slice(),
         version: PyString::new(py, &d.version).unbind(),
     })
 }

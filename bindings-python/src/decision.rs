@@ -31,9 +31,12 @@ struct DecisionKey {
     reason: core::Reason,
     policies: SmallVec<[(usize, usize); 4]>,
     approval_flows: SmallVec<[(usize, usize); 2]>,
+    satisfied: SmallVec<[(usize, usize); 2]>,
+    step_up: SmallVec<[usize; 1]>,
 }
 
 impl DecisionKey {
+    #[inline]
     fn of(d: &core::Decision<'_>) -> Self {
         let place = |s: &&str| (s.as_ptr() as usize, s.len());
         DecisionKey {
@@ -41,6 +44,13 @@ impl DecisionKey {
             reason: d.reason(),
             policies: d.policies().iter().map(place).collect(),
             approval_flows: d.approval_flows().iter().map(place).collect(),
+            satisfied: d.satisfied().iter().map(place).collect(),
+            // A requirement lives in the set too: its address names it.
+            step_up: d
+                .step_up()
+                .iter()
+                .map(|r| std::ptr::from_ref::<core::StepUpRequirement>(r) as usize)
+                .collect(),
         }
     }
 }
@@ -79,7 +89,9 @@ impl DecisionCache {
 }
 
 /// The answer to one request: ``action``, ``reason``, the determining ``policies``, for
-/// ``request_approval`` the ``approval_flows`` to run, and the ``version`` of the policy set.
+/// ``request_approval`` the ``approval_flows`` to run, the policies whose step-up or approval
+/// the request's evidence ``satisfied``, for ``step_up`` the ``step_up`` requirements, and the
+/// ``version`` of the policy set.
 ///
 /// Immutable; equal decisions compare equal and hash alike. ``str()`` gives the one-line form
 /// ``deny (policy: p1, p2)``.
@@ -92,6 +104,9 @@ pub(crate) struct Decision {
     pub(crate) reason_obj: Py<PyAny>,
     pub(crate) policies: Py<PyTuple>,
     pub(crate) approval_flows: Py<PyTuple>,
+    pub(crate) satisfied: Py<PyTuple>,
+    /// Kept as the core's values: each read of ``step_up`` makes new dicts from them.
+    pub(crate) step_up: Box<[core::StepUpRequirement]>,
     pub(crate) version: Py<PyString>,
 }
 
@@ -102,6 +117,8 @@ impl Decision {
             reason: self.reason,
             policies: convert::tuple_strings(self.policies.bind(py))?,
             approval_flows: convert::tuple_strings(self.approval_flows.bind(py))?,
+            satisfied: convert::tuple_strings(self.satisfied.bind(py))?,
+            step_up: self.step_up.to_vec(),
             version: self.version.bind(py).to_str()?.to_owned(),
         })
     }
@@ -114,6 +131,7 @@ impl Decision {
                 self.reason_obj.bind(py).clone(),
                 self.policies.bind(py).clone().into_any(),
                 self.approval_flows.bind(py).clone().into_any(),
+                self.satisfied.bind(py).clone().into_any(),
                 self.version.bind(py).clone().into_any(),
             ],
         )
@@ -148,6 +166,28 @@ impl Decision {
         boundary(py, || Ok(self.approval_flows.clone_ref(py)))
     }
 
+    /// Ids of the candidate policies whose ``step_up`` or ``request_approval`` the request's
+    /// evidence satisfied (SPEC §7.3), in byte order, whatever the decision; usually empty.
+    #[getter]
+    fn satisfied(&self, py: Python<'_>) -> PyResult<Py<PyTuple>> {
+        boundary(py, || Ok(self.satisfied.clone_ref(py)))
+    }
+
+    /// For ``step_up``, each determining policy's requirement, by policy id: new dicts
+    /// ``{"policy", "max_age", "acr_values"}`` (``max_age`` in seconds, ``acr_values`` a list,
+    /// empty for any); empty otherwise.
+    #[getter]
+    fn step_up<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        boundary(py, || {
+            let items = self
+                .step_up
+                .iter()
+                .map(|r| convert::serialized(py, r))
+                .collect::<PyResult<Vec<_>>>()?;
+            PyTuple::new(py, items)
+        })
+    }
+
     /// The version of the policy set that made the decision: the SHA-256, in hex, of its
     /// document as loaded (``PolicySet.version``).
     #[getter]
@@ -161,8 +201,8 @@ impl Decision {
         boundary(py, || Ok(self.allowed))
     }
 
-    /// ``{"action", "reason", "policies", "approval_flows", "version"}`` with plain strings and
-    /// lists, the engine's JSON form of a decision.
+    /// ``{"action", "reason", "policies", "approval_flows", "satisfied", "step_up", "version"}``
+    /// with plain strings, numbers and lists, the engine's JSON form of a decision.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         boundary(py, || {
             let d = PyDict::new(py);
@@ -173,6 +213,8 @@ impl Decision {
                 "approval_flows",
                 PyList::new(py, self.approval_flows.bind(py))?,
             )?;
+            d.set_item("satisfied", PyList::new(py, self.satisfied.bind(py))?)?;
+            d.set_item("step_up", convert::serialized(py, &self.step_up)?)?;
             d.set_item("version", self.version.bind(py))?;
             Ok(d)
         })
@@ -181,11 +223,13 @@ impl Decision {
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         boundary(py, || {
             Ok(format!(
-                "Decision(action='{}', reason='{}', policies={}, approval_flows={}, version='{}…')",
+                "Decision(action='{}', reason='{}', policies={}, approval_flows={}, satisfied={}, \
+                 version='{}…')",
                 self.action.as_str(),
                 self.reason.as_str(),
                 self.policies.bind(py).repr()?,
                 self.approval_flows.bind(py).repr()?,
+                self.satisfied.bind(py).repr()?,
                 self.version
                     .bind(py)
                     .to_str()?
@@ -217,6 +261,8 @@ impl Decision {
                     .approval_flows
                     .bind(py)
                     .eq(other.approval_flows.bind(py))?
+                && self.satisfied.bind(py).eq(other.satisfied.bind(py))?
+                && self.step_up == other.step_up
                 && self.version.bind(py).as_any().eq(other.version.bind(py))?;
             let result = match op {
                 CompareOp::Eq => equal,

@@ -5,12 +5,14 @@
 //! `__repr__`, constructors) runs its body inside [`boundary`], so a panic never crosses into
 //! Python as anything but `agen_policy.PolicyError`.
 
+mod approval;
 mod convert;
 mod decision;
 mod explain;
 #[cfg(feature = "test-hooks")]
 mod hooks;
 mod problem;
+mod testfile;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -20,7 +22,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
-use crate::convert::Failure;
+use crate::convert::{Evidence, Failure};
 use crate::decision::{Decision, DecisionCache};
 use crate::explain::{ConditionTrace, Explanation, PolicyTrace, RuleTrace};
 use crate::problem::{Problem, Validation};
@@ -157,8 +159,17 @@ impl PolicySet {
     ///
     /// ``groups`` are the caller's group claims (joined with the directory's groups of the
     /// user); ``context`` a dict of JSON-like values that targeting attributes are looked up in.
-    /// Raises ``RequestError`` for an invalid request; never for a decision.
-    #[pyo3(signature = (user, connector, tool, *, groups=None, context=None))]
+    /// ``now``, ``auth``, ``grants`` and ``arguments`` are the evidence of SPEC §7.2 that a
+    /// step-up or an approval was completed: ``now`` is RFC 3339 text, integer Unix
+    /// milliseconds or a timezone-aware ``datetime``; ``auth`` a dict ``{"time", "acr",
+    /// "amr"}``; ``grants`` a list of grants (as ``grant`` returns them); ``arguments`` the
+    /// call's ``arguments_digest``. Raises ``RequestError`` for an invalid request; never for
+    /// a decision.
+    #[pyo3(signature = (
+        user, connector, tool, *, groups=None, context=None, now=None, auth=None, grants=None,
+        arguments=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn evaluate(
         &self,
         py: Python<'_>,
@@ -167,15 +178,28 @@ impl PolicySet {
         tool: &Bound<'_, PyAny>,
         groups: Option<&Bound<'_, PyAny>>,
         context: Option<&Bound<'_, PyAny>>,
+        now: Option<&Bound<'_, PyAny>>,
+        auth: Option<&Bound<'_, PyAny>>,
+        grants: Option<&Bound<'_, PyAny>>,
+        arguments: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<Decision>> {
         boundary(py, || {
-            let request = convert::request_arguments(py, user, connector, tool, groups, context)?;
+            let evidence = Evidence {
+                now,
+                auth,
+                grants,
+                arguments,
+            };
+            let request =
+                convert::request_arguments(py, user, connector, tool, groups, context, evidence)?;
             self.decide(py, &request)
         })
     }
 
     /// Decides on a whole request: a dict with ``user``, ``connector``, ``tool`` and optional
-    /// ``groups`` and ``context``, or the same as JSON text.
+    /// ``groups``, ``context``, ``now``, ``auth``, ``grants`` and ``arguments`` (a datetime
+    /// ``now`` or ``auth["time"]`` as in ``evaluate``). JSON text is accepted too, as by
+    /// ``evaluate_json``.
     fn evaluate_request(
         &self,
         py: Python<'_>,
@@ -183,6 +207,15 @@ impl PolicySet {
     ) -> PyResult<Py<Decision>> {
         boundary(py, || {
             let request = convert::request(request).map_err(|e| e.into_pyerr(py, None))?;
+            self.decide(py, &request)
+        })
+    }
+
+    /// Decides on a request given as JSON text (``str`` or UTF-8 ``bytes``), parsed by the
+    /// engine itself (a repeated key is refused, numbers are read as in documents).
+    fn evaluate_json(&self, py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<Py<Decision>> {
+        boundary(py, || {
+            let request = convert::request_json(text).map_err(|e| e.into_pyerr(py, None))?;
             self.decide(py, &request)
         })
     }
@@ -276,7 +309,15 @@ impl PolicySet {
         context: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
         boundary(py, || {
-            let request = convert::request_arguments(py, user, connector, tool, groups, context)?;
+            let request = convert::request_arguments(
+                py,
+                user,
+                connector,
+                tool,
+                groups,
+                context,
+                Evidence::default(),
+            )?;
             Ok(request.groups().is_empty())
         })
     }
@@ -295,7 +336,15 @@ impl PolicySet {
         context: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
         boundary(py, || {
-            let request = convert::request_arguments(py, user, connector, tool, groups, context)?;
+            let request = convert::request_arguments(
+                py,
+                user,
+                connector,
+                tool,
+                groups,
+                context,
+                Evidence::default(),
+            )?;
             Ok(self.inner.evaluate(&request).allowed())
         })
     }
@@ -314,13 +363,25 @@ impl PolicySet {
         context: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Decision> {
         boundary(py, || {
-            let request = convert::request_arguments(py, user, connector, tool, groups, context)?;
+            let request = convert::request_arguments(
+                py,
+                user,
+                connector,
+                tool,
+                groups,
+                context,
+                Evidence::default(),
+            )?;
             convert::decision(py, &self.inner.evaluate(&request), &self.version)
         })
     }
 
     /// Explains the decision on a request (same arguments as ``evaluate``).
-    #[pyo3(signature = (user, connector, tool, *, groups=None, context=None))]
+    #[pyo3(signature = (
+        user, connector, tool, *, groups=None, context=None, now=None, auth=None, grants=None,
+        arguments=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn explain(
         &self,
         py: Python<'_>,
@@ -329,9 +390,20 @@ impl PolicySet {
         tool: &Bound<'_, PyAny>,
         groups: Option<&Bound<'_, PyAny>>,
         context: Option<&Bound<'_, PyAny>>,
+        now: Option<&Bound<'_, PyAny>>,
+        auth: Option<&Bound<'_, PyAny>>,
+        grants: Option<&Bound<'_, PyAny>>,
+        arguments: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Explanation> {
         boundary(py, || {
-            let request = convert::request_arguments(py, user, connector, tool, groups, context)?;
+            let evidence = Evidence {
+                now,
+                auth,
+                grants,
+                arguments,
+            };
+            let request =
+                convert::request_arguments(py, user, connector, tool, groups, context, evidence)?;
             Explanation::new(py, self.inner.explain(&request))
         })
     }
@@ -342,6 +414,143 @@ impl PolicySet {
             let request = convert::request(request).map_err(|e| e.into_pyerr(py, None))?;
             Explanation::new(py, self.inner.explain(&request))
         })
+    }
+
+    /// Opens an approval request (SPEC §8.3) for ``request`` (a dict, as for
+    /// ``evaluate_request``) through approval flow ``flow``, with the host's ``id``, at ``now``
+    /// (RFC 3339 text, integer Unix milliseconds or an aware ``datetime``). The engine
+    /// evaluates the request itself. Returns the new state, a ``dict`` the host stores; raises
+    /// ``ApprovalError`` (``not_requested``, ``cannot_approve``, ``invalid_request``).
+    fn open_approval<'py>(
+        &self,
+        py: Python<'py>,
+        request: &Bound<'py, PyAny>,
+        flow: &Bound<'py, PyAny>,
+        id: &Bound<'py, PyAny>,
+        now: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        boundary(py, || {
+            approval::open(py, &self.inner, request, flow, id, now)
+        })
+    }
+
+    /// Records ``approver``'s approval of a pending request (``groups``: the host's group
+    /// claims for the approver). Returns the new state; the given one is not changed. Raises
+    /// ``ApprovalError`` (``not_pending``, ``expired``, ``self_approval``,
+    /// ``not_an_approver``, ``already_voted``, ``invalid_state``, ``invalid_request``).
+    #[pyo3(signature = (state, approver, now, groups=None))]
+    fn approve<'py>(
+        &self,
+        py: Python<'py>,
+        state: &Bound<'py, PyAny>,
+        approver: &Bound<'py, PyAny>,
+        now: &Bound<'py, PyAny>,
+        groups: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        boundary(py, || {
+            approval::apply(
+                py,
+                &self.inner,
+                approval::Op::Approve,
+                state,
+                Some(approver),
+                now,
+                groups,
+            )
+        })
+    }
+
+    /// Records ``approver``'s rejection: the checks of ``approve`` but ``already_voted``.
+    #[pyo3(signature = (state, approver, now, groups=None))]
+    fn reject<'py>(
+        &self,
+        py: Python<'py>,
+        state: &Bound<'py, PyAny>,
+        approver: &Bound<'py, PyAny>,
+        now: &Bound<'py, PyAny>,
+        groups: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        boundary(py, || {
+            approval::apply(
+                py,
+                &self.inner,
+                approval::Op::Reject,
+                state,
+                Some(approver),
+                now,
+                groups,
+            )
+        })
+    }
+
+    /// Cancels a pending request (``not_pending`` otherwise); the timeout is not checked.
+    fn cancel<'py>(
+        &self,
+        py: Python<'py>,
+        state: &Bound<'py, PyAny>,
+        now: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        boundary(py, || {
+            approval::apply(
+                py,
+                &self.inner,
+                approval::Op::Cancel,
+                state,
+                None,
+                now,
+                None,
+            )
+        })
+    }
+
+    /// Expires a pending request whose flow's timeout has passed; returns any other state
+    /// unchanged.
+    fn tick<'py>(
+        &self,
+        py: Python<'py>,
+        state: &Bound<'py, PyAny>,
+        now: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        boundary(py, || {
+            approval::apply(py, &self.inner, approval::Op::Tick, state, None, now, None)
+        })
+    }
+
+    /// The grant of an approved request (``not_approved`` otherwise), a ``dict`` to pass in a
+    /// request's ``grants``.
+    fn grant<'py>(
+        &self,
+        py: Python<'py>,
+        state: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        boundary(py, || approval::grant(py, &self.inner, state))
+    }
+
+    /// Returns ``None`` if ``person`` may act on the pending request now, else raises the
+    /// ``ApprovalError`` ``approve`` would (but ``already_voted``).
+    #[pyo3(signature = (state, person, now, groups=None))]
+    fn check_approver(
+        &self,
+        py: Python<'_>,
+        state: &Bound<'_, PyAny>,
+        person: &Bound<'_, PyAny>,
+        now: &Bound<'_, PyAny>,
+        groups: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        boundary(py, || {
+            approval::check_approver(py, &self.inner, state, person, now, groups)
+        })
+    }
+
+    /// The directory users who may approve the current step of a pending request (not the
+    /// requester unless the flow allows it, not who already approved), sorted; people eligible
+    /// only through the host's group claims are not in the directory and not listed.
+    fn eligible_approvers<'py>(
+        &self,
+        py: Python<'py>,
+        state: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        boundary(py, || approval::eligible_approvers(py, &self.inner, state))
     }
 
     /// Pickles as the document's JSON, which loads to a set of the same version.
@@ -465,7 +674,11 @@ impl Engine {
     }
 
     /// ``evaluate`` on the current set.
-    #[pyo3(signature = (user, connector, tool, *, groups=None, context=None))]
+    #[pyo3(signature = (
+        user, connector, tool, *, groups=None, context=None, now=None, auth=None, grants=None,
+        arguments=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn evaluate(
         &self,
         py: Python<'_>,
@@ -474,11 +687,15 @@ impl Engine {
         tool: &Bound<'_, PyAny>,
         groups: Option<&Bound<'_, PyAny>>,
         context: Option<&Bound<'_, PyAny>>,
+        now: Option<&Bound<'_, PyAny>>,
+        auth: Option<&Bound<'_, PyAny>>,
+        grants: Option<&Bound<'_, PyAny>>,
+        arguments: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<Decision>> {
         boundary(py, || {
-            self.set(py)
-                .get()
-                .evaluate(py, user, connector, tool, groups, context)
+            self.set(py).get().evaluate(
+                py, user, connector, tool, groups, context, now, auth, grants, arguments,
+            )
         })
     }
 
@@ -491,6 +708,11 @@ impl Engine {
         boundary(py, || self.set(py).get().evaluate_request(py, request))
     }
 
+    /// ``evaluate_json`` on the current set.
+    fn evaluate_json(&self, py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<Py<Decision>> {
+        boundary(py, || self.set(py).get().evaluate_json(py, text))
+    }
+
     /// ``evaluate_many`` on the current set: the whole batch is decided by one version.
     fn evaluate_many<'py>(
         &self,
@@ -501,7 +723,11 @@ impl Engine {
     }
 
     /// ``explain`` on the current set.
-    #[pyo3(signature = (user, connector, tool, *, groups=None, context=None))]
+    #[pyo3(signature = (
+        user, connector, tool, *, groups=None, context=None, now=None, auth=None, grants=None,
+        arguments=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn explain(
         &self,
         py: Python<'_>,
@@ -510,11 +736,15 @@ impl Engine {
         tool: &Bound<'_, PyAny>,
         groups: Option<&Bound<'_, PyAny>>,
         context: Option<&Bound<'_, PyAny>>,
+        now: Option<&Bound<'_, PyAny>>,
+        auth: Option<&Bound<'_, PyAny>>,
+        grants: Option<&Bound<'_, PyAny>>,
+        arguments: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Explanation> {
         boundary(py, || {
-            self.set(py)
-                .get()
-                .explain(py, user, connector, tool, groups, context)
+            self.set(py).get().explain(
+                py, user, connector, tool, groups, context, now, auth, grants, arguments,
+            )
         })
     }
 
@@ -587,14 +817,27 @@ fn blocked_outcome(
     })
 }
 
+/// The lowercase hex SHA-256 of the RFC 8785 canonical JSON of ``value`` (SPEC §8.5), the
+/// ``arguments`` a request passes for a tool call's arguments. ``value`` is JSON-like Python
+/// values; an ``int`` beyond 64 bits becomes the nearest double, as RFC 8785 reads every
+/// number. A NaN, an infinity, a lone surrogate or a value of another type raises
+/// ``RequestError``.
+#[pyfunction]
+fn arguments_digest(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<String> {
+    boundary(py, || approval::arguments_digest(py, value))
+}
+
 /// The native core of ``agen_policy``; import ``agen_policy`` instead.
 #[pymodule(name = "_native")]
 mod native {
     #[pymodule_export]
     use super::{
-        blocked_outcome, validate, ConditionTrace, Decision, Engine, Explanation, PolicySet,
-        PolicyTrace, Problem, RuleTrace, Validation,
+        arguments_digest, blocked_outcome, validate, ConditionTrace, Decision, Engine, Explanation,
+        PolicySet, PolicyTrace, Problem, RuleTrace, Validation,
     };
+
+    #[pymodule_export]
+    use super::testfile::_run_tests;
 
     #[cfg(feature = "test-hooks")]
     #[pymodule_export]

@@ -279,6 +279,7 @@ def test_action_and_reason_are_string_enums(acme: PolicySet) -> None:
         "tool_disabled",
         "no_policy",
         "policy",
+        "internal",
     }
     assert json.dumps({"a": d.action}) == '{"a": "step_up"}'
 
@@ -290,6 +291,8 @@ def test_decision_to_dict_repr_and_str(acme: PolicySet) -> None:
         "reason": "policy",
         "policies": ["github-delete-approval"],
         "approval_flows": ["security-review"],
+        "satisfied": [],
+        "step_up": [],
         "version": acme.version,
     }
     assert type(d.to_dict()["action"]) is str
@@ -300,7 +303,8 @@ def test_decision_to_dict_repr_and_str(acme: PolicySet) -> None:
     )
     assert repr(d).startswith(
         "Decision(action='request_approval', reason='policy', "
-        "policies=('github-delete-approval',), approval_flows=('security-review',), version='"
+        "policies=('github-delete-approval',), approval_flows=('security-review',), satisfied=(), "
+        "version='"
     )
     assert str(acme.evaluate("carol", "github", "delete_repository")) == "deny (no_policy)"
 

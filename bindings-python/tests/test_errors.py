@@ -604,9 +604,18 @@ def entry_points(acme: PolicySet) -> dict[type, dict[str, Callable[[], object]]]
             "document": lambda: acme.document(),
             "evaluate": lambda: acme.evaluate("u", "c", "t"),
             "evaluate_request": lambda: acme.evaluate_request(request),
+            "evaluate_json": lambda: acme.evaluate_json(json.dumps(request)),
             "evaluate_many": lambda: acme.evaluate_many([request]),
             "explain": lambda: acme.explain("u", "c", "t"),
             "explain_request": lambda: acme.explain_request(request),
+            "open_approval": lambda: acme.open_approval(request, "f", "a", 1),
+            "approve": lambda: acme.approve({}, "bob", 1),
+            "reject": lambda: acme.reject({}, "bob", 1),
+            "cancel": lambda: acme.cancel({}, 1),
+            "tick": lambda: acme.tick({}, 1),
+            "grant": lambda: acme.grant({}),
+            "check_approver": lambda: acme.check_approver({}, "bob", 1),
+            "eligible_approvers": lambda: acme.eligible_approvers({}),
             "__reduce__": lambda: acme.__reduce__(),
             **{
                 name: (lambda name=name: getattr(acme, name)("u", "c", "t"))  # type: ignore[misc]
@@ -621,6 +630,7 @@ def entry_points(acme: PolicySet) -> dict[type, dict[str, Callable[[], object]]]
             "replace": lambda: engine.replace(acme),
             "evaluate": lambda: engine.evaluate("u", "c", "t"),
             "evaluate_request": lambda: engine.evaluate_request(request),
+            "evaluate_json": lambda: engine.evaluate_json(json.dumps(request)),
             "evaluate_many": lambda: engine.evaluate_many([request]),
             "explain": lambda: engine.explain("u", "c", "t"),
             "explain_request": lambda: engine.explain_request(request),
@@ -640,6 +650,8 @@ def entry_points(acme: PolicySet) -> dict[type, dict[str, Callable[[], object]]]
         type(agen_policy._native): {
             "validate": lambda: agen_policy.validate(DOC),
             "blocked_outcome": lambda: blocked_outcome("deny"),
+            "arguments_digest": lambda: agen_policy.arguments_digest({}),
+            "_run_tests": lambda: agen_policy._native._run_tests("/nonexistent"),
         },
     }
 
@@ -684,6 +696,9 @@ def test_every_error_is_a_policy_error() -> None:
         RequestError,
         PolicyFileError,
         ArgumentError,
+        agen_policy.ApprovalError,
+        agen_policy.ConflictError,
+        agen_policy.NotFoundError,
         agen_policy.ToolBlocked,
         agen_policy.ToolDenied,
         agen_policy.StepUpRequired,

@@ -140,7 +140,7 @@ def test_explicit_identity(acme: PolicySet) -> None:
     assert isinstance(d, Decision) and d.allowed
     with pytest.raises(ToolDenied):
         check(acme, user="alice", connector="github", tool="create_issue")
-    with acting_for("alice"), pytest.raises(ArgumentError, match="groups and context come with"):
+    with acting_for("alice"), pytest.raises(ArgumentError, match="groups, context and evidence come with"):
         check(acme, connector="github", tool="create_issue", context=TRUSTED)
 
 

@@ -99,7 +99,7 @@ def test_a_request_over_the_size_limit_is_refused_on_every_path(
     for how, call in every_entry_point(policies, context).items():
         e = refused(call)
         assert e.path == "", how
-        assert "more than the limit of 1048576" in e.message, how
+        assert "than the limit of 1048576" in e.message, how
 
 
 def test_the_size_of_ids_and_groups_counts_too(policies: PolicySet) -> None:
@@ -170,7 +170,7 @@ def assert_limit_exceeded(call: Callable[[], object]) -> DocumentError:
     e = raised.value
     assert (e.code, e.path) == ("limit_exceeded", "")
     assert (e.problems[0].code, e.problems[0].path) == ("limit_exceeded", "")
-    assert f"more than the limit of {MAX_DOCUMENT_BYTES}" in e.problems[0].message
+    assert f"than the limit of {MAX_DOCUMENT_BYTES}" in e.problems[0].message
     return e
 
 
@@ -232,7 +232,7 @@ def test_text_bytes_and_values_over_the_limit_are_refused() -> None:
     padding = " " * MAX_DOCUMENT_BYTES
     text = '{"connectors": []}' + padding
     e = assert_limit_exceeded(lambda: PolicySet.from_json(text.encode()))
-    assert f"document is {len(text)} bytes" in e.message  # the core's own words
+    assert f"document is larger than the limit of {MAX_DOCUMENT_BYTES}" in e.message
     assert_limit_exceeded(lambda: PolicySet.from_json(text))
     assert_limit_exceeded(lambda: Engine(PolicySet.from_dict(DOC)).reload(text))
     document = {"connectors": [], "padding": padding}

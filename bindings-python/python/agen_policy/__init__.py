@@ -15,9 +15,12 @@ Node and the ``agen-policy`` command.
 """
 
 from ._errors import (
+    ApprovalError,
     ApprovalRequired,
     ArgumentError,
+    ConflictError,
     DocumentError,
+    NotFoundError,
     PolicyError,
     PolicyFileError,
     RequestError,
@@ -36,21 +39,28 @@ from ._native import (
     RuleTrace,
     Validation,
     __version__,
+    arguments_digest,
     validate,
 )
+from ._testing import FileReport, TestFailure, TestReport, run_tests
 from ._types import Action, Reason
+from .approvals import SqliteApprovalStore
 from .guard import Identity, acting_for, check, current_identity, enforce, guard
 
 __all__ = [
     "Action",
+    "ApprovalError",
     "ApprovalRequired",
     "ArgumentError",
     "ConditionTrace",
+    "ConflictError",
     "Decision",
     "DocumentError",
     "Engine",
     "Explanation",
+    "FileReport",
     "Identity",
+    "NotFoundError",
     "PolicyError",
     "PolicyFileError",
     "PolicySet",
@@ -59,15 +69,20 @@ __all__ = [
     "Reason",
     "RequestError",
     "RuleTrace",
+    "SqliteApprovalStore",
     "StepUpRequired",
+    "TestFailure",
+    "TestReport",
     "ToolBlocked",
     "ToolDenied",
     "Validation",
     "__version__",
     "acting_for",
+    "arguments_digest",
     "check",
     "current_identity",
     "enforce",
     "guard",
+    "run_tests",
     "validate",
 ]

@@ -13,6 +13,10 @@ class                       ``code``                               ``path``
 ``PolicyFileError``         ``io_error`` (also an ``OSError``)     the file's path
 ``ArgumentError``           ``invalid_argument`` (also a           ``None``
                             ``TypeError``)
+``ApprovalError``           the core's approval codes              into an argument, or ``None``
+                            (``not_pending``, ``expired``...)
+``ConflictError``           ``conflict``                           ``None``
+``NotFoundError``           ``not_found``                          ``None``
 ``ToolDenied`` ...          the core's guard codes (``tool_denied``, ``None``
                             ``step_up_required``, ``approval_required``)
 ==========================  =====================================  ===============================
@@ -22,7 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._native import blocked_outcome
 from ._types import Action
@@ -36,6 +40,9 @@ __all__ = [
     "RequestError",
     "PolicyFileError",
     "ArgumentError",
+    "ApprovalError",
+    "ConflictError",
+    "NotFoundError",
     "ToolBlocked",
     "ToolDenied",
     "StepUpRequired",
@@ -162,12 +169,58 @@ class ArgumentError(PolicyError, TypeError):
         return (type(self), (self.message,))
 
 
+class ApprovalError(PolicyError):
+    """An approval operation (SPEC §8.3) that did not happen; the state is unchanged.
+
+    ``code`` is the core's: ``not_requested``, ``cannot_approve``, ``not_pending``, ``expired``,
+    ``self_approval``, ``not_an_approver``, ``already_voted``, ``not_approved``,
+    ``invalid_state`` (a state that is not of the SPEC §8.2 shape, or does not fit its flow)
+    or ``invalid_request`` (a malformed argument). When a value inside an argument has no JSON
+    form, the message names the argument and ``path`` points to the value within it
+    (``/context/x`` of the request).
+    """
+
+    def __init__(self, message: str, code: str, path: str | None = None) -> None:
+        super().__init__(message, code=code, path=path)
+        self.args = (f"{code}: {message}",)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.message, self.code, self.path))
+
+
+class ConflictError(PolicyError):
+    """A stored approval request kept changing under an update: every compare-and-swap of a
+    bounded number of tries lost its race. Nothing was written; the caller may try again."""
+
+    code = "conflict"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.message,))
+
+
+class NotFoundError(PolicyError):
+    """An approval store holds no request of that id."""
+
+    code = "not_found"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.message,))
+
+
 class ToolBlocked(PolicyError):
     """A guarded tool call that the policies do not allow to run now.
 
-    Carries the ``decision`` and the call it is about (``user``, ``connector``, ``tool``).
-    Catch this class to handle every outcome but ``allow``, or one of its subclasses; each has
-    the ``code`` the core gives that outcome in every language.
+    Carries the ``decision``, the call it is about (``user``, ``connector``, ``tool``) and,
+    from the guard, the ``request`` decided: a dict with the identity, the evidence (``now``,
+    ``auth``, ``grants``) and the call's ``arguments`` digest, as ``PolicySet.open_approval``
+    takes it. Catch this class to handle every outcome but ``allow``, or one of its
+    subclasses; each has the ``code`` the core gives that outcome in every language.
     """
 
     code = "tool_blocked"
@@ -175,13 +228,23 @@ class ToolBlocked(PolicyError):
     user: str
     connector: str
     tool: str
+    request: dict[str, Any] | None
 
-    def __init__(self, decision: Decision, *, user: str, connector: str, tool: str) -> None:
+    def __init__(
+        self,
+        decision: Decision,
+        *,
+        user: str,
+        connector: str,
+        tool: str,
+        request: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(f"{connector}/{tool} for user {user}: {decision}")
         self.decision = decision
         self.user = user
         self.connector = connector
         self.tool = tool
+        self.request = request
 
 
 class ToolDenied(ToolBlocked):
@@ -189,11 +252,20 @@ class ToolDenied(ToolBlocked):
 
 
 class StepUpRequired(ToolBlocked):
-    """The decision is ``step_up``: the user must re-authenticate, then the call may be retried."""
+    """The decision is ``step_up``: the user must re-authenticate, then the call may be retried
+    with the new ``auth``."""
+
+    @property
+    def step_up(self) -> tuple[dict[str, Any], ...]:
+        """What the authentication must meet, per policy: ``{"policy", "max_age",
+        "acr_values"}`` (the decision's ``step_up``)."""
+        return self.decision.step_up
 
 
 class ApprovalRequired(ToolBlocked):
-    """The decision is ``request_approval``: run one of ``approval_flows`` before the tool."""
+    """The decision is ``request_approval``: open an approval request through one of
+    ``approval_flows`` for ``request`` (``PolicySet.open_approval``); once approved, its grant
+    in the identity's ``grants`` lets the call run."""
 
     @property
     def approval_flows(self) -> tuple[str, ...]:
@@ -229,6 +301,9 @@ for _cls in (
     RequestError,
     PolicyFileError,
     ArgumentError,
+    ApprovalError,
+    ConflictError,
+    NotFoundError,
     ToolBlocked,
     ToolDenied,
     StepUpRequired,

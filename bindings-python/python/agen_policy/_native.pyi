@@ -1,11 +1,14 @@
 """Type stubs of the native part of ``agen_policy``. Import from ``agen_policy`` instead."""
 
+import datetime
 import os
 from typing import Any, final
 
 from ._types import Action, Reason
 
 __all__ = [
+    "_run_tests",
+    "arguments_digest",
     "blocked_outcome",
     "validate",
     "ConditionTrace",
@@ -30,6 +33,15 @@ _JsonText = str | bytes
 
 _Path = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 """A file system path."""
+
+_Instant = str | int | datetime.datetime
+"""RFC 3339 text with an offset, integer Unix milliseconds, or a timezone-aware ``datetime``."""
+
+_Auth = dict[str, Any]
+"""``{"time": instant, "acr": str, "amr": [str, ...]}`` (``acr`` and ``amr`` optional)."""
+
+_Grants = list[dict[str, Any]] | tuple[dict[str, Any], ...]
+"""Approval grants, as ``PolicySet.grant`` returns them."""
 
 @final
 class Engine:
@@ -59,10 +71,16 @@ class Engine:
         *,
         groups: _Groups | None = None,
         context: dict[str, Any] | None = None,
+        now: _Instant | None = None,
+        auth: _Auth | None = None,
+        grants: _Grants | None = None,
+        arguments: str | None = None,
     ) -> Decision:
         """``evaluate`` on the current set."""
     def evaluate_request(self, request: dict[str, Any] | _JsonText) -> Decision:
         """``evaluate_request`` on the current set."""
+    def evaluate_json(self, text: _JsonText) -> Decision:
+        """``evaluate_json`` on the current set."""
     def evaluate_many(self, requests: Any) -> list[Decision]:
         """``evaluate_many`` on the current set; one version decides the whole batch."""
     def explain(
@@ -73,6 +91,10 @@ class Engine:
         *,
         groups: _Groups | None = None,
         context: dict[str, Any] | None = None,
+        now: _Instant | None = None,
+        auth: _Auth | None = None,
+        grants: _Grants | None = None,
+        arguments: str | None = None,
     ) -> Explanation:
         """``explain`` on the current set."""
     def explain_request(self, request: dict[str, Any] | _JsonText) -> Explanation:
@@ -108,12 +130,19 @@ class PolicySet:
         *,
         groups: _Groups | None = None,
         context: dict[str, Any] | None = None,
+        now: _Instant | None = None,
+        auth: _Auth | None = None,
+        grants: _Grants | None = None,
+        arguments: str | None = None,
     ) -> Decision:
         """Decides whether ``user`` may call ``tool`` of ``connector``; raises ``RequestError``
         for an invalid request."""
     def evaluate_request(self, request: dict[str, Any] | _JsonText) -> Decision:
-        """Decides on a whole request: a dict or JSON text with ``user``, ``connector``,
-        ``tool`` and optional ``groups`` and ``context``."""
+        """Decides on a whole request: a dict with ``user``, ``connector``, ``tool`` and
+        optional ``groups``, ``context``, ``now``, ``auth``, ``grants`` and ``arguments``
+        (JSON text is accepted too, as by ``evaluate_json``)."""
+    def evaluate_json(self, text: _JsonText) -> Decision:
+        """Decides on a request given as JSON text, parsed by the engine."""
     def evaluate_many(self, requests: Any) -> list[Decision]:
         """Decides on every request of an iterable (each as for ``evaluate_request``), in
         order, evaluating without holding the GIL."""
@@ -125,10 +154,39 @@ class PolicySet:
         *,
         groups: _Groups | None = None,
         context: dict[str, Any] | None = None,
+        now: _Instant | None = None,
+        auth: _Auth | None = None,
+        grants: _Grants | None = None,
+        arguments: str | None = None,
     ) -> Explanation:
         """Explains the decision on a request (same arguments as ``evaluate``)."""
     def explain_request(self, request: dict[str, Any] | _JsonText) -> Explanation:
         """Explains the decision on a whole request (as for ``evaluate_request``)."""
+    def open_approval(
+        self, request: dict[str, Any], flow: str, id: str, now: _Instant
+    ) -> dict[str, Any]:
+        """Opens an approval request for ``request`` through ``flow``; returns the state."""
+    def approve(
+        self, state: dict[str, Any], approver: str, now: _Instant, groups: _Groups | None = None
+    ) -> dict[str, Any]:
+        """Records ``approver``'s approval; returns the new state."""
+    def reject(
+        self, state: dict[str, Any], approver: str, now: _Instant, groups: _Groups | None = None
+    ) -> dict[str, Any]:
+        """Records ``approver``'s rejection; returns the new state."""
+    def cancel(self, state: dict[str, Any], now: _Instant) -> dict[str, Any]:
+        """Cancels a pending request; returns the new state."""
+    def tick(self, state: dict[str, Any], now: _Instant) -> dict[str, Any]:
+        """Expires a pending request whose timeout has passed; returns the state."""
+    def grant(self, state: dict[str, Any]) -> dict[str, Any]:
+        """The grant of an approved request."""
+    def check_approver(
+        self, state: dict[str, Any], person: str, now: _Instant, groups: _Groups | None = None
+    ) -> None:
+        """Raises the ``ApprovalError`` ``approve`` would (but ``already_voted``), else
+        returns ``None``."""
+    def eligible_approvers(self, state: dict[str, Any]) -> tuple[str, ...]:
+        """The directory users who may approve the current step now, sorted."""
 
 @final
 class Decision:
@@ -145,13 +203,20 @@ class Decision:
     def approval_flows(self) -> tuple[str, ...]:
         """For ``request_approval``, the approval flows to run, in byte order."""
     @property
+    def satisfied(self) -> tuple[str, ...]:
+        """Policies whose step-up or approval the request's evidence satisfied."""
+    @property
+    def step_up(self) -> tuple[dict[str, Any], ...]:
+        """For ``step_up``, ``{"policy", "max_age", "acr_values"}`` per determining policy."""
+    @property
     def version(self) -> str:
         """The version of the policy set that made the decision."""
     @property
     def allowed(self) -> bool:
         """``True`` only when the action is ``allow``."""
     def to_dict(self) -> dict[str, Any]:
-        """``{"action", "reason", "policies", "approval_flows", "version"}``."""
+        """``{"action", "reason", "policies", "approval_flows", "satisfied", "step_up",
+        "version"}``."""
     def __eq__(self, value: object, /) -> bool: ...
     def __ne__(self, value: object, /) -> bool: ...
     def __hash__(self) -> int: ...
@@ -274,6 +339,12 @@ class ConditionTrace:
 
 def validate(document: dict[str, Any] | _JsonText) -> Validation:
     """Validates a document without raising for its content."""
+
+def arguments_digest(value: Any) -> str:
+    """The lowercase hex SHA-256 of the RFC 8785 canonical JSON of ``value`` (SPEC §8.5)."""
+
+def _run_tests(path: _Path) -> tuple[dict[str, Any], str, bool]:
+    """The engine's report of the test files at ``path``, its text, and whether it is ok."""
 
 def blocked_outcome(action: str) -> tuple[str, str] | None:
     """What a guard does with ``action``, as the core defines it for every language: ``None``

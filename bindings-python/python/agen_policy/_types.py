@@ -38,6 +38,9 @@ class Reason(StrEnum):
     """No policy applies to this user and tool: denied by default."""
     POLICY = "policy"
     """The action is the most restrictive one served by the applicable policies."""
+    INTERNAL = "internal"
+    """The engine found itself in a state its construction rules out and denied rather than
+    guess; no valid policy set reaches it."""
 
 
 # Shown and pickled as members of the package, where they are imported from.
