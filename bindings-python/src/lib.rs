@@ -2,7 +2,7 @@
 //!
 //! Every method converts its arguments (module `convert`), calls the core and converts the result
 //! back: the semantics are the core's alone. Every entry point from Python (methods, getters,
-//! `__repr__`, constructors) runs its body inside [`boundary`], so a panic never crosses into
+//! `__repr__`, constructors) runs its body inside `boundary`, so a panic never crosses into
 //! Python as anything but `agen_policy.PolicyError`.
 
 mod approval;
