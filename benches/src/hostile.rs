@@ -6,7 +6,7 @@
 //! with a request whose `prompt` the condition reads; [`Case::expected`] is the answer known by
 //! construction, checked before anything is timed (and by `cargo test`).
 
-use agen_policy_core::{Action, PolicySet, Request};
+use agen_policy_core::{Action, Limits, PolicySet, Request};
 use serde_json::{json, Value};
 
 use crate::rng::Rng;
@@ -42,9 +42,11 @@ impl Case {
         Case {
             name,
             document: document(condition),
+            // A 1 MiB prompt with its key is past the default allowance of a request's strings
+            // (1 MiB in all); a host that takes such prompts raises it, as here.
             request: Request::builder("u", "c", "t")
                 .context("prompt", prompt)
-                .build()
+                .build_with_limits(&prompt_limits())
                 .expect("a valid request"),
             expected: if holds { Action::Deny } else { Action::Allow },
         }
@@ -253,4 +255,11 @@ mod tests {
         assert_eq!(explanation.policies.len(), 1000);
         assert!(explanation.policies.iter().all(|p| p.determining));
     }
+}
+
+/// The limits the hostile requests are built under: the default, with room for a 1 MiB prompt.
+fn prompt_limits() -> Limits {
+    let mut limits = Limits::default();
+    limits.max_request_string_bytes = 8 << 20;
+    limits
 }
