@@ -30,7 +30,7 @@ def main() -> None:
             else:
                 document = (path.parent / test["document_file"]).read_bytes()
             put("load", document)
-            for target in ("roundtrip", "evaluate"):
+            for target in ("roundtrip", "evaluate", "evaluate_large"):
                 put(target, raw)
             count += 1
     print(f"seeded from {count} vector files")

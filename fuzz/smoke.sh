@@ -12,7 +12,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 python3 seed.py "$conformance" "$peer"
 cargo +nightly fuzz build
-for target in load roundtrip evaluate; do
+for target in load roundtrip evaluate evaluate_large; do
   echo "fuzz: $target for ${seconds}s"
   # -timeout: one input taking over 10 s is a finding, as is a crash or a leak.
   cargo +nightly fuzz run "$target" -- -max_total_time="$seconds" -timeout=10 2>&1 | tail -n 3

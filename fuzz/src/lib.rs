@@ -5,6 +5,8 @@
 use arbitrary::{Arbitrary, Result, Unstructured};
 use serde_json::{json, Map, Value};
 
+pub mod large;
+
 const CONNECTORS: usize = 3;
 const TOOLS: usize = 4;
 const USERS: &[&str] = &["u0", "u1", "u2", "u3"];

@@ -619,6 +619,12 @@ thread_local! {
     static REGEXES: RefCell<HashMap<String, Regex>> = RefCell::new(HashMap::new());
 }
 
+/// Forgets the compiled regexes: a fuzz target whose patterns are not drawn from small pools
+/// calls it after each input, so that the cache does not grow without bound.
+pub fn forget_compiled() {
+    REGEXES.with(|cache| cache.borrow_mut().clear());
+}
+
 /// A compiled regex, cached: the property tests draw patterns from small pools.
 fn compiled(pattern: &str) -> Regex {
     REGEXES.with(|cache| {
