@@ -225,6 +225,13 @@ pub fn one_connector(n: usize) -> (String, Request) {
     (document.to_string(), request)
 }
 
+/// The limits the hostile requests are built under: the default, with room for a 1 MiB prompt.
+fn prompt_limits() -> Limits {
+    let mut limits = Limits::default();
+    limits.max_request_string_bytes = 8 << 20;
+    limits
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,11 +262,4 @@ mod tests {
         assert_eq!(explanation.policies.len(), 1000);
         assert!(explanation.policies.iter().all(|p| p.determining));
     }
-}
-
-/// The limits the hostile requests are built under: the default, with room for a 1 MiB prompt.
-fn prompt_limits() -> Limits {
-    let mut limits = Limits::default();
-    limits.max_request_string_bytes = 8 << 20;
-    limits
 }
