@@ -1,5 +1,6 @@
-//! Evaluating arbitrary requests against structured random documents never panics and agrees
-//! with the reference evaluator written straight from the specification.
+//! Evaluating arbitrary requests (with SPEC §7 evidence or without) against structured random
+//! documents never panics and agrees with the reference evaluator written straight from the
+//! specification.
 #![no_main]
 
 use agen_policy_core::{PolicySet, Request};
@@ -11,16 +12,24 @@ use libfuzzer_sys::fuzz_target;
 mod reference;
 
 fuzz_target!(|case: Case| {
-    let set = PolicySet::from_json(&case.document.to_string()).expect("generated documents are valid");
+    let set =
+        PolicySet::from_json(&case.document.to_string()).expect("generated documents are valid");
     for value in &case.requests {
         let request = Request::from_value(value).expect("generated requests are valid");
         let engine = set.evaluate(&request);
         let want = reference::evaluate(&case.document, value).decision;
+        let step_up: Vec<serde_json::Value> = engine
+            .step_up()
+            .iter()
+            .map(|r| serde_json::to_value(r).expect("serializable"))
+            .collect();
         let got = (
             engine.action().as_str(),
             engine.reason().as_str(),
             engine.policies().to_vec(),
             engine.approval_flows().to_vec(),
+            engine.satisfied().to_vec(),
+            step_up,
         );
         assert_eq!(
             got,
@@ -28,7 +37,15 @@ fuzz_target!(|case: Case| {
                 want.action.as_str(),
                 want.reason.as_str(),
                 want.policies.iter().map(String::as_str).collect::<Vec<_>>(),
-                want.approval_flows.iter().map(String::as_str).collect::<Vec<_>>(),
+                want.approval_flows
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+                want.satisfied
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+                want.step_up.clone(),
             ),
             "document: {}\nrequest: {value}",
             case.document

@@ -11,7 +11,8 @@ use libfuzzer_sys::fuzz_target;
 mod reference;
 
 fuzz_target!(|case: LargeCase| {
-    let set = PolicySet::from_json(&case.document.to_string()).expect("generated documents are valid");
+    let set =
+        PolicySet::from_json(&case.document.to_string()).expect("generated documents are valid");
     for value in &case.requests {
         let request = Request::from_value(value).expect("generated requests are valid");
         let engine = set.evaluate(&request);
@@ -28,7 +29,10 @@ fuzz_target!(|case: LargeCase| {
                 want.action.as_str(),
                 want.reason.as_str(),
                 want.policies.iter().map(String::as_str).collect::<Vec<_>>(),
-                want.approval_flows.iter().map(String::as_str).collect::<Vec<_>>(),
+                want.approval_flows
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
             ),
             "document: {}\nrequest: {value}",
             case.document

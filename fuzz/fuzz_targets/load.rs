@@ -10,7 +10,10 @@ fuzz_target!(|bytes: &[u8]| {
     let limits = Limits::default();
     match PolicySet::from_slice_with_limits(bytes, &limits) {
         Err(e) => {
-            assert!(!e.problems().is_empty(), "an error names at least one problem");
+            assert!(
+                !e.problems().is_empty(),
+                "an error names at least one problem"
+            );
             // Where the input is JSON that serde_json also reads, every path must resolve in it.
             // (A UTF-8 byte-order mark is ignored by the engine, as RFC 8259 allows.)
             let json = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -21,10 +24,13 @@ fuzz_target!(|bytes: &[u8]| {
                 if p.path().is_empty() {
                     continue;
                 }
-                let value = parsed.as_ref().unwrap_or_else(|| {
-                    panic!("problem {p} points into an input that is not JSON")
-                });
-                assert!(value.pointer(p.path()).is_some(), "path of {p} does not resolve");
+                let value = parsed
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("problem {p} points into an input that is not JSON"));
+                assert!(
+                    value.pointer(p.path()).is_some(),
+                    "path of {p} does not resolve"
+                );
             }
         }
         Ok(set) => {

@@ -17,7 +17,14 @@ const ALPHABET: &[char] = &[
 ];
 /// What a glob adds to the alphabet.
 const GLOB_EXTRA: &[&str] = &["*", "?", "\\*", "\\?", "\\\\"];
-const OPERATORS: &[&str] = &["equals", "matches", "regex", "starts_with", "ends_with", "contains"];
+const OPERATORS: &[&str] = &[
+    "equals",
+    "matches",
+    "regex",
+    "starts_with",
+    "ends_with",
+    "contains",
+];
 const REGEXES: &[&str] = &["^a+b", "(?i)kß$", "[sS]{3}", "é|É", "σς", "^$", "b{2,}"];
 /// The longest context string, in characters.
 const MAX_CHARS: usize = 4096;
@@ -33,7 +40,11 @@ fn long(u: &mut Unstructured<'_>) -> Result<String> {
     let mut chars = 0;
     for _ in 0..u.int_in_range(1..=6)? {
         let piece = short(u, 12)?;
-        let times = if u.ratio(1, 2)? { u.int_in_range(1..=2000)? } else { 1 };
+        let times = if u.ratio(1, 2)? {
+            u.int_in_range(1..=2000)?
+        } else {
+            1
+        };
         let piece_chars = piece.chars().count().max(1);
         let times = times.min((MAX_CHARS - chars) / piece_chars);
         for _ in 0..times {
@@ -102,7 +113,11 @@ impl<'a> Arbitrary<'a> for LargeCase {
                     let op = *u.choose(OPERATORS)?;
                     let ignore_case = op != "regex" && u.arbitrary()?;
                     // Often more than 8 values: the engine's sets, not its one-by-one tests.
-                    let n = if u.ratio(2, 3)? { u.int_in_range(9..=32)? } else { u.int_in_range(1..=8)? };
+                    let n = if u.ratio(2, 3)? {
+                        u.int_in_range(9..=32)?
+                    } else {
+                        u.int_in_range(1..=8)?
+                    };
                     let mut values = Vec::with_capacity(n);
                     for _ in 0..n {
                         let text = u.choose(&texts)?;
@@ -116,8 +131,10 @@ impl<'a> Arbitrary<'a> for LargeCase {
                         values.push(json!(v));
                     }
                     let attribute = if u.ratio(1, 4)? { "items" } else { "prompt" };
-                    conditions.push(json!({ "attribute": attribute, "operator": op, "values": values,
-                                            "ignore_case": ignore_case, "negate": u.ratio(1, 5)? }));
+                    conditions.push(
+                        json!({ "attribute": attribute, "operator": op, "values": values,
+                                            "ignore_case": ignore_case, "negate": u.ratio(1, 5)? }),
+                    );
                 }
                 rules.push(json!({ "conditions": conditions }));
             }
