@@ -39,6 +39,8 @@ pub enum Code {
     GovernsNothing,
     /// Warning: an approval flow has no steps, or a step names no users and no groups.
     FlowCannotApprove,
+    /// A request the engine cannot decide on ([`RequestError`]); never a document problem.
+    InvalidRequest,
 }
 
 impl Code {
@@ -60,6 +62,7 @@ impl Code {
             Code::UnknownGroup => "unknown_group",
             Code::GovernsNothing => "governs_nothing",
             Code::FlowCannotApprove => "flow_cannot_approve",
+            Code::InvalidRequest => "invalid_request",
         }
     }
 
@@ -208,9 +211,9 @@ impl RequestError {
         }
     }
 
-    /// Always `invalid_request`.
-    pub fn code(&self) -> &'static str {
-        "invalid_request"
+    /// Always [`Code::InvalidRequest`] (`invalid_request`), typed like [`Problem::code`].
+    pub fn code(&self) -> Code {
+        Code::InvalidRequest
     }
 
     /// A JSON Pointer to the offending part of the request (`""` for the whole request).

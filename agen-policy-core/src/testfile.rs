@@ -503,18 +503,18 @@ fn check_case(report: &mut FileReport, set: &PolicySet, index: usize, case: &Cas
                 Err(e) => (
                     "the request is rejected".to_owned(),
                     expected,
-                    error_value(e.code(), Some(e.path()), Some(e.message())),
+                    error_value(e.code().as_str(), Some(e.path()), Some(e.message())),
                 ),
             }
         }
         (None, Some(code)) => {
             let want = Some(error_value(code, None, None));
             match request {
-                Err(e) if e.code() == code => return,
+                Err(e) if e.code().as_str() == code => return,
                 Err(e) => (
                     format!("the request is rejected with another error than `{code}`"),
                     want,
-                    error_value(e.code(), Some(e.path()), Some(e.message())),
+                    error_value(e.code().as_str(), Some(e.path()), Some(e.message())),
                 ),
                 Ok(request) => (
                     format!("the request is accepted, but error `{code}` is expected"),

@@ -558,7 +558,7 @@ pub(crate) fn request_error(env: &Env, e: &core::RequestError, index: Option<usi
                 Some(i) => format!("request {i}: {e}"),
                 None => e.to_string(),
             },
-            code: e.code().to_owned(),
+            code: e.code().as_str().to_owned(),
             path: Some(e.path().to_owned()),
             problems: None,
             index: index.map(|i| u32::try_from(i).unwrap_or(u32::MAX)),

@@ -352,7 +352,7 @@ fn request_context_depth() {
     };
     assert!(build(32).is_ok());
     let e = build(33).expect_err("too deep");
-    assert_eq!((e.code(), e.path()), ("invalid_request", "/context"));
+    assert_eq!((e.code(), e.path()), (Code::InvalidRequest, "/context"));
 
     let json = |depth: usize| {
         format!(
@@ -373,7 +373,7 @@ fn request_context_depth() {
     );
     assert_eq!(
         Request::from_json(&hostile).expect_err("too deep").code(),
-        "invalid_request"
+        Code::InvalidRequest
     );
     let lists = format!(
         r#"{{"user": "u", "connector": "c", "tool": "t", "context": {{"a": {}{}}}}}"#,
@@ -393,7 +393,7 @@ fn request_size() {
         Request::from_slice_with_limits(text.as_bytes(), &below)
             .expect_err("too big")
             .code(),
-        "invalid_request"
+        Code::InvalidRequest
     );
 }
 
@@ -411,7 +411,7 @@ fn a_request_s_strings_are_bounded_in_every_entry_point() {
         .context("s", over.clone())
         .build()
         .expect_err("one byte over");
-    assert_eq!((e.code(), e.path()), ("invalid_request", ""));
+    assert_eq!((e.code(), e.path()), (Code::InvalidRequest, ""));
     assert!(e.message().contains("strings exceed"), "{e}");
     let value = json!({"user": "u", "connector": "c", "tool": "t", "context": {"s": over}});
     assert!(Request::from_value(&value).is_err());
