@@ -714,6 +714,9 @@ pub enum ApprovalOp<'a> {
     Approve(&'a Value, &'a Value, Option<&'a Value>),
     /// [`PolicySet::reject`]: `by`, `now`, optional `groups`.
     Reject(&'a Value, &'a Value, Option<&'a Value>),
+    /// [`PolicySet::check_approver`]: `by`, `now`, optional `groups`; the state comes back
+    /// unchanged when the person may act.
+    Check(&'a Value, &'a Value, Option<&'a Value>),
     /// [`PolicySet::cancel`]: `now`.
     Cancel(&'a Value),
     /// [`PolicySet::tick`]: `now`.
@@ -751,15 +754,17 @@ impl PolicySet {
             }
         };
         match op {
-            ApprovalOp::Approve(by, now, g) | ApprovalOp::Reject(by, now, g) => {
+            ApprovalOp::Approve(by, now, g)
+            | ApprovalOp::Reject(by, now, g)
+            | ApprovalOp::Check(by, now, g) => {
                 let by = person(by)?;
                 let now = approval_instant(now)?;
                 let g = groups(g)?;
                 let state = ApprovalState::from_value(state)?;
-                if matches!(op, ApprovalOp::Approve(..)) {
-                    self.approve(&state, &by, now, &g)
-                } else {
-                    self.reject(&state, &by, now, &g)
+                match op {
+                    ApprovalOp::Approve(..) => self.approve(&state, &by, now, &g),
+                    ApprovalOp::Reject(..) => self.reject(&state, &by, now, &g),
+                    _ => self.check_approver(&state, &by, now, &g).map(|()| state),
                 }
             }
             ApprovalOp::Cancel(now) => {

@@ -323,10 +323,8 @@ impl PolicySet {
         now: Unknown,
         groups: Unknown,
     ) -> Result<()> {
-        // INVARIANT: `reject` makes exactly the checks `check_approver` makes (SPEC §8.3: those
-        // of `approve` but `already_voted`), in the same order, from JSON arguments; the
-        // rejected state it returns is dropped.
-        self.vote(&env, Vote::Reject, state, person, now, groups)
+        // The core judges the arguments (as JSON values), the state, then the person.
+        self.vote(&env, Vote::Check, state, person, now, groups)
             .map(|_| ())
     }
 
@@ -406,6 +404,7 @@ impl PolicySet {
         let op = match vote {
             Vote::Approve => core::ApprovalOp::Approve(&person, &now, groups.as_ref()),
             Vote::Reject => core::ApprovalOp::Reject(&person, &now, groups.as_ref()),
+            Vote::Check => core::ApprovalOp::Check(&person, &now, groups.as_ref()),
         };
         self.apply(env, &state, op)
     }
@@ -460,6 +459,7 @@ impl PolicySet {
 enum Vote {
     Approve,
     Reject,
+    Check,
 }
 
 /// Decides on a request that `index.js` encoded into `buffer`, and writes the decision back

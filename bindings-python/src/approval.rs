@@ -103,6 +103,7 @@ pub(crate) fn open<'py>(
 pub(crate) enum Op {
     Approve,
     Reject,
+    Check,
     Cancel,
     Tick,
 }
@@ -130,6 +131,7 @@ pub(crate) fn apply<'py>(
     let op = match op {
         Op::Approve => ApprovalOp::Approve(&by, &now, groups.as_ref()),
         Op::Reject => ApprovalOp::Reject(&by, &now, groups.as_ref()),
+        Op::Check => ApprovalOp::Check(&by, &now, groups.as_ref()),
         Op::Cancel => ApprovalOp::Cancel(&now),
         Op::Tick => ApprovalOp::Tick(&now),
     };
@@ -148,10 +150,8 @@ pub(crate) fn check_approver(
     now: &Bound<'_, PyAny>,
     groups: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<()> {
-    // The core's `reject` makes exactly the checks of its `check_approver` (SPEC §8.3: those
-    // of `approve` but `already_voted`), and takes its arguments as JSON values, so the core
-    // judges them; the rejected state it returns is dropped.
-    apply(py, set, Op::Reject, state, Some(person), now, groups).map(|_| ())
+    // The core judges the arguments (as JSON values) and the state, then the person.
+    apply(py, set, Op::Check, state, Some(person), now, groups).map(|_| ())
 }
 
 /// `grant`: the grant of an approved request.
