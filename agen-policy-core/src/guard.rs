@@ -54,6 +54,27 @@ impl Blocked {
             Blocked::ApprovalRequired => "ApprovalRequired",
         }
     }
+
+    /// The text a framework adapter gives the model when the call did not run, so that the
+    /// model reads a refusal (and whether retrying can help) instead of a crash. It names the
+    /// tool, never the policies (what the policies say is the administrator's, not the
+    /// model's), and is the same in every language.
+    pub fn model_message(self, connector: &str, tool: &str) -> String {
+        match self {
+            Blocked::Denied => format!(
+                "The call to {connector}/{tool} was denied by policy and did not run. \
+                 Do not retry it; tell the user it is not allowed."
+            ),
+            Blocked::StepUpRequired => format!(
+                "The call to {connector}/{tool} did not run: the user must re-authenticate \
+                 first. It can be retried once they have."
+            ),
+            Blocked::ApprovalRequired => format!(
+                "The call to {connector}/{tool} did not run: it needs an approver's approval \
+                 first, and an approval request was opened. It can be retried once approved."
+            ),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -69,5 +90,10 @@ mod tests {
         }
         let codes: std::collections::BTreeSet<_> = Blocked::ALL.iter().map(|b| b.code()).collect();
         assert_eq!(codes.len(), 3);
+        for blocked in Blocked::ALL {
+            let text = blocked.model_message("github", "delete_repository");
+            assert!(text.contains("github/delete_repository"), "{text}");
+            assert!(text.contains("did not run"), "{text}");
+        }
     }
 }

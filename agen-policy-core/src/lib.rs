@@ -64,6 +64,7 @@ pub mod guard;
 mod json;
 mod limits;
 mod load;
+pub mod log;
 pub mod model;
 mod ops;
 mod request;
