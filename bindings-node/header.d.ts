@@ -264,7 +264,7 @@ export interface WrapOptions {
  * constructor, copied then; nothing from a tool call's arguments is merged into it.
  */
 export declare class Guard {
-  constructor(policySet: PolicySet | Engine, identity?: GuardIdentity)
+  constructor(policySet: PolicySet | Engine, identity?: GuardIdentity, options?: GuardOptions)
   /** The policy set (or engine, whose current set is used) it checks against. */
   readonly policySet: PolicySet | Engine
   /** The identity calls are made for (frozen). */
@@ -290,6 +290,83 @@ export declare class Guard {
     fn: (...args: Args) => R | PromiseLike<R>,
     options?: WrapOptions,
   ): (...args: Args) => Promise<Awaited<R>>
+}
+
+/** Options of `new Guard`. */
+export interface GuardOptions {
+  /**
+   * Receives the decision log record of every decision the guard makes: a function, or a sink
+   * with a `write` method (a `JsonlDecisionLog`). A callback that throws blocks the call.
+   */
+  onDecision?: DecisionCallback
+}
+
+/** What receives decision log records: a function, or a sink with a `write` method. */
+export type DecisionCallback = ((record: DecisionRecord) => void) | { write(record: DecisionRecord): void }
+
+/**
+ * One decision log record, made by the core (`log::DecisionRecord`): the same JSON, with
+ * snake_case members in this order, in every language. Members marked optional are left out
+ * when absent.
+ */
+export interface DecisionRecord {
+  /** The host's id of the decision. */
+  id: string
+  /** When it was made: RFC 3339, UTC, milliseconds. */
+  time: string
+  /** The policy set's version. */
+  version: string
+  user: string
+  /** Left out when empty. */
+  groups?: string[]
+  connector: string
+  tool: string
+  /** The framework's id of the call, when it has one. */
+  tool_call_id?: string
+  action: Action
+  reason: Reason
+  policies: string[]
+  approval_flows: string[]
+  satisfied: string[]
+  /** Only for `step_up`. */
+  step_up?: { policy: string; max_age: number; acr_values: string[] }[]
+  /** The request's `arguments` evidence, when it had one. */
+  arguments_digest?: string
+  /** The call's argument values, only when the host logs them. */
+  arguments?: unknown
+}
+
+/** What `decisionRecord` reads besides the decision. */
+export interface DecisionRecordFields {
+  /** The host's id of this decision (unique in its log). */
+  id: string
+  /** When it was made, by the host's clock: Unix milliseconds, a `Date` or RFC 3339 text. */
+  time: Instant
+  user: string
+  groups?: string[]
+  connector: string
+  tool: string
+  toolCallId?: string
+  /** The request's `arguments` evidence (an `argumentsDigest`). */
+  argumentsDigest?: string
+  /** The call's argument values; logged only when the host chooses to. */
+  arguments?: unknown
+}
+
+/** The decision log record of one decision (the core's, the same in every language). */
+export declare function decisionRecord(decision: Decision, fields: DecisionRecordFields): DecisionRecord
+
+/**
+ * A decision log sink: one JSON object per line, appended to a file (a path) or written to a
+ * writable stream. Argument values are left out unless `includeArguments: true`. `write` is
+ * bound: `onDecision: log.write` and `onDecision: log` both work.
+ */
+export declare class JsonlDecisionLog {
+  constructor(target: string | URL | { write(chunk: string): unknown }, options?: { includeArguments?: boolean })
+  /** Appends one record as one line. */
+  write(record: DecisionRecord): void
+  /** Closes the file (a stream is the host's to end). */
+  close(): void
 }
 
 /** A stored approval request and its version, which every update compares and bumps. */

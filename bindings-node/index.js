@@ -5,10 +5,12 @@
 // fast path in front of `PolicySet#evaluate`.
 
 const { isAsyncFunction, isGeneratorFunction } = require('node:util').types
+const { randomUUID } = require('node:crypto')
+const { closeSync, openSync, writeSync } = require('node:fs')
 
 const native = require('./agen-policy.node')
 
-const { PolicySet, Explanation, validate, blockedOutcome, runTests, argumentsDigest } = native
+const { PolicySet, Explanation, validate, blockedOutcome, runTests, argumentsDigest, refusalMessage } = native
 
 // --- Errors ---------------------------------------------------------------------------------
 //
@@ -696,14 +698,19 @@ const IDENTITY_OF_CALL = ['groups', 'context', 'auth', 'grants', 'now']
 class Guard {
   #identity
   #evidence
+  #options
 
-  constructor(policySet, identity) {
+  // `options.onDecision`, when given, receives the decision log record of every decision the
+  // guard makes (see `decisionRecord`): a function, or a sink with a `write` method such as a
+  // `JsonlDecisionLog`. A callback that throws blocks the call it was told about.
+  constructor(policySet, identity, options) {
     if (!(policySet instanceof PolicySet || policySet instanceof Engine)) {
       throw new ArgumentError('new Guard(policySet): `policySet` must be a PolicySet or an Engine')
     }
     this.policySet = policySet
     this.#identity = identityOf(identity, 'new Guard(policySet, identity)')
     this.#evidence = this.#identity.auth !== undefined || this.#identity.grants !== undefined
+    this.#options = guardOptions(options)
   }
 
   // The identity every guarded call is made for (frozen).
@@ -715,7 +722,7 @@ class Guard {
   // the user re-authenticates, `guard.withIdentity({ ...guard.identity, auth })`; once a grant
   // is issued, `guard.withIdentity({ ...guard.identity, grants: [grant] })`.
   withIdentity(identity) {
-    return new Guard(this.policySet, identity ?? {})
+    return new Guard(this.policySet, identity ?? {}, this.#options)
   }
 
   check(call) {
@@ -735,6 +742,20 @@ class Guard {
       if (this.#evidence) request.now = Date.now()
     }
     const decision = this.policySet.evaluate(request)
+    const { onDecision } = this.#options
+    if (onDecision !== undefined) {
+      onDecision(
+        decisionRecord(decision, {
+          id: randomUUID(),
+          time: Date.now(),
+          user: request.user,
+          groups: request.groups,
+          connector: request.connector,
+          tool: request.tool,
+          argumentsDigest: request.arguments,
+        }),
+      )
+    }
     if (decision.action === 'allow') return decision
     const Blocked = BLOCKED.get(decision.action) ?? ToolDenied // an action unknown here does not run
     let message
@@ -792,6 +813,99 @@ class Guard {
     return async function guarded(...args) {
       guard.check(guard.#call(connector, tool, args, bindArguments))
       return fn.apply(this, args)
+    }
+  }
+}
+
+// The options of `new Guard`: `onDecision` only.
+function guardOptions(options) {
+  if (options === undefined) return Object.freeze({})
+  if (!isObject(options)) throw new ArgumentError('new Guard(policySet, identity, options): `options` must be an object')
+  for (const key of Object.keys(options)) {
+    if (key !== 'onDecision') throw new ArgumentError(`new Guard(policySet, identity, options): unknown option \`${key}\` (expected onDecision)`)
+  }
+  const onDecision = decisionCallback(options.onDecision, 'new Guard(policySet, identity, options)')
+  return Object.freeze(onDecision === undefined ? {} : { onDecision })
+}
+
+// --- Decision log -----------------------------------------------------------------------------
+//
+// A record is the core's (`log::DecisionRecord`), the same JSON in every language: snake_case
+// members in a fixed order. The host gives its id and time; nothing else is added here.
+
+// The record of one decision: `fields` are `{ id, time, user, connector, tool, groups?,
+// toolCallId?, argumentsDigest?, arguments? }`, `time` in Unix milliseconds or a `Date`.
+function decisionRecord(decision, fields) {
+  if (!isObject(decision)) throw new ArgumentError('decisionRecord(decision, fields): `decision` must be a decision object')
+  if (!isObject(fields)) throw new ArgumentError('decisionRecord(decision, fields): `fields` must be an object')
+  const time = fields.time instanceof Date ? fields.time.getTime() : fields.time
+  let text
+  try {
+    text = JSON.stringify({ ...fields, time })
+  } catch (e) {
+    throw new ArgumentError(`decisionRecord: the fields cannot be written as JSON: ${e.message}`)
+  }
+  return JSON.parse(native.decisionRecordLine(JSON.stringify(decision), text))
+}
+
+// A decision callback given as a function or as a sink with a `write` method.
+function decisionCallback(callback, method) {
+  if (callback === undefined) return undefined
+  if (typeof callback === 'function') return callback
+  if (isObject(callback) && typeof callback.write === 'function') return (record) => callback.write(record)
+  throw new ArgumentError(`${method}: \`onDecision\` must be a function or an object with a \`write\` method`)
+}
+
+// A decision log sink: one JSON object per line, appended to a file (opened once, in append
+// mode) or written to a writable stream. Argument values are left out unless
+// `includeArguments: true`; the arguments digest stays, so a grant can still be matched to the
+// call it was for. `write` is bound, so `onDecision: log.write` works as well as `onDecision: log`.
+class JsonlDecisionLog {
+  #fd
+  #stream
+  #includeArguments
+
+  constructor(target, options) {
+    const { includeArguments = false, ...rest } = options ?? {}
+    for (const key of Object.keys(rest)) throw new ArgumentError(`new JsonlDecisionLog(target, options): unknown option \`${key}\` (expected includeArguments)`)
+    if (typeof includeArguments !== 'boolean') throw new ArgumentError('new JsonlDecisionLog(target, options): `includeArguments` must be a boolean')
+    this.#includeArguments = includeArguments
+    if (typeof target === 'string' || target instanceof URL) {
+      try {
+        this.#fd = openSync(target, 'a')
+      } catch (e) {
+        throw new PolicyError(`cannot open the decision log \`${target}\`: ${e.message}`, 'io_error', { cause: e })
+      }
+    } else if (isObject(target) && typeof target.write === 'function') {
+      this.#stream = target
+    } else {
+      throw new ArgumentError('new JsonlDecisionLog(target): `target` must be a file path or a writable stream')
+    }
+    this.write = this.write.bind(this)
+  }
+
+  // Appends one record (as `decisionRecord` makes it) as one line.
+  write(record) {
+    if (!isObject(record)) throw new ArgumentError('JsonlDecisionLog#write(record): `record` must be a decision record')
+    let kept = record
+    if (!this.#includeArguments && Object.hasOwn(record, 'arguments')) {
+      const { arguments: _values, ...rest } = record
+      kept = rest
+    }
+    const line = `${JSON.stringify(kept)}\n`
+    if (this.#stream !== undefined) {
+      this.#stream.write(line)
+    } else {
+      if (this.#fd === undefined) throw new PolicyError('the decision log is closed', 'io_error')
+      writeSync(this.#fd, line)
+    }
+  }
+
+  // Closes the file (a stream is the host's to end).
+  close() {
+    if (this.#fd !== undefined) {
+      closeSync(this.#fd)
+      this.#fd = undefined
     }
   }
 }
@@ -941,4 +1055,7 @@ module.exports = {
   Guard,
   authorize,
   blockedOutcome,
+  refusalMessage,
+  decisionRecord,
+  JsonlDecisionLog,
 }

@@ -24,6 +24,9 @@ export const {
   Guard,
   authorize,
   blockedOutcome,
+  refusalMessage,
+  decisionRecord,
+  JsonlDecisionLog,
 } = agenPolicy
 
 export default agenPolicy

@@ -1120,3 +1120,142 @@ fn decode_request(bytes: &[u8]) -> Option<core::Request> {
     // The same checks, under the same limits, as a request parsed from JSON.
     builder.build_with_limits(&core::Limits::default()).ok()
 }
+
+/// An action named by its string, as every language spells it.
+pub(crate) fn action(env: &Env, action: Unknown) -> Result<core::Action> {
+    let parsed = match action.get_type()? {
+        ValueType::String => core::Action::parse(&String::from_unknown(action)?),
+        _ => None,
+    };
+    parsed.ok_or_else(|| {
+        argument_error(
+            env,
+            "the action must be one of `allow`, `step_up`, `request_approval`, `deny`".to_owned(),
+        )
+    })
+}
+
+/// The core's decision from the package's decision object (JSON text): the same members in
+/// camelCase (`approvalFlows`, `stepUp: [{ policy, maxAge, acrValues }]`); `allowed` is
+/// derived, so it is not read.
+pub(crate) fn owned_decision(env: &Env, text: &str) -> Result<core::OwnedDecision> {
+    let bad = |what: String| argument_error(env, format!("the decision {what}"));
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| bad(format!("is not JSON: {e}")))?;
+    let serde_json::Value::Object(d) = value else {
+        return Err(bad("must be an object".to_owned()));
+    };
+    let member = |name: &str| d.get(name).cloned().unwrap_or(serde_json::Value::Null);
+    let step_up = match d.get("stepUp") {
+        None | Some(serde_json::Value::Null) => serde_json::Value::Array(Vec::new()),
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "policy": r.get("policy"),
+                    "max_age": r.get("maxAge"),
+                    "acr_values": r.get("acrValues"),
+                })
+            })
+            .collect(),
+        Some(_) => return Err(bad("has a `stepUp` that is not a list".to_owned())),
+    };
+    let snake = serde_json::json!({
+        "action": member("action"),
+        "reason": member("reason"),
+        "policies": member("policies"),
+        "approval_flows": member("approvalFlows"),
+        "satisfied": d.get("satisfied").cloned().unwrap_or_else(|| serde_json::json!([])),
+        "step_up": step_up,
+        "version": member("version"),
+    });
+    serde_json::from_value(snake).map_err(|e| bad(format!("is not a decision: {e}")))
+}
+
+/// The fields of a decision log record besides the decision, read from JSON text.
+pub(crate) struct RecordFields {
+    id: String,
+    time: core::Millis,
+    user: String,
+    groups: Vec<String>,
+    connector: String,
+    tool: String,
+    tool_call_id: Option<String>,
+    arguments_digest: Option<String>,
+    arguments: Option<serde_json::Value>,
+}
+
+impl RecordFields {
+    pub(crate) fn parse(env: &Env, text: &str) -> Result<RecordFields> {
+        let bad = |what: &str| argument_error(env, format!("decisionRecord: {what}"));
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|_| bad("the fields are not JSON"))?;
+        let serde_json::Value::Object(mut f) = value else {
+            return Err(bad("the fields must be an object"));
+        };
+        let mut string = |name: &str, required: bool| -> Result<Option<String>> {
+            match f.remove(name) {
+                None | Some(serde_json::Value::Null) if !required => Ok(None),
+                Some(serde_json::Value::String(s)) if !required || !s.is_empty() => Ok(Some(s)),
+                _ => Err(bad(&format!("`{name}` must be a non-empty string"))),
+            }
+        };
+        let id = string("id", true)?.unwrap_or_default();
+        let user = string("user", true)?.unwrap_or_default();
+        let connector = string("connector", true)?.unwrap_or_default();
+        let tool = string("tool", true)?.unwrap_or_default();
+        let tool_call_id = string("toolCallId", false)?;
+        let arguments_digest = string("argumentsDigest", false)?;
+        let time = f
+            .remove("time")
+            .and_then(|t| core::parse_timestamp(&t))
+            .ok_or_else(|| bad("`time` must be Unix milliseconds, a Date or an RFC 3339 text"))?;
+        let groups = match f.remove("groups") {
+            None | Some(serde_json::Value::Null) => Vec::new(),
+            Some(serde_json::Value::Array(items)) => items
+                .into_iter()
+                .map(|g| match g {
+                    serde_json::Value::String(g) => Ok(g),
+                    _ => Err(bad("`groups` must be a list of strings")),
+                })
+                .collect::<Result<_>>()?,
+            Some(_) => return Err(bad("`groups` must be a list of strings")),
+        };
+        let arguments = f.remove("arguments");
+        if let Some(name) = f.keys().next() {
+            return Err(bad(&format!(
+                "unknown field `{name}` (expected id, time, user, connector, tool, groups, \
+                 toolCallId, argumentsDigest, arguments)"
+            )));
+        }
+        Ok(RecordFields {
+            id,
+            time,
+            user,
+            groups,
+            connector,
+            tool,
+            tool_call_id,
+            arguments_digest,
+            arguments,
+        })
+    }
+
+    pub(crate) fn record<'a>(
+        &'a self,
+        decision: &'a core::OwnedDecision,
+    ) -> core::log::DecisionRecord<'a> {
+        core::log::DecisionRecord {
+            id: &self.id,
+            time: self.time,
+            user: &self.user,
+            groups: &self.groups,
+            connector: &self.connector,
+            tool: &self.tool,
+            tool_call_id: self.tool_call_id.as_deref(),
+            decision,
+            arguments_digest: self.arguments_digest.as_deref(),
+            arguments: self.arguments.as_ref(),
+        }
+    }
+}

@@ -560,22 +560,42 @@ pub struct BlockedOutcome {
 /// `null` for `allow` (the call runs).
 #[napi(catch_unwind, ts_args_type = "action: Action")]
 pub fn blocked_outcome(env: Env, action: Unknown) -> Result<Option<BlockedOutcome>> {
-    let parsed = match action.get_type()? {
-        ValueType::String => core::Action::parse(&String::from_unknown(action)?),
-        _ => None,
-    };
-    let Some(action) = parsed else {
-        return Err(convert::argument_error(
-            &env,
-            "the action must be one of `allow`, `step_up`, `request_approval`, `deny`".to_owned(),
-        ));
-    };
+    let action = convert::action(&env, action)?;
     Ok(
         core::guard::Blocked::of(action).map(|blocked| BlockedOutcome {
             code: blocked.code().to_owned(),
             class_name: blocked.class_name().to_owned(),
         }),
     )
+}
+
+/// The text a framework adapter gives the model when a call whose decision has `action` did
+/// not run (the core's `guard::Blocked::model_message`): it names the tool, never the policies.
+/// `null` for `allow`.
+#[napi(
+    catch_unwind,
+    ts_args_type = "action: Action, connector: string, tool: string"
+)]
+pub fn refusal_message(
+    env: Env,
+    action: Unknown,
+    connector: String,
+    tool: String,
+) -> Result<Option<String>> {
+    let action = convert::action(&env, action)?;
+    Ok(core::guard::Blocked::of(action).map(|blocked| blocked.model_message(&connector, &tool)))
+}
+
+/// One decision log record as a line of JSON (`log::DecisionRecord::to_json_line`), from the
+/// decision (the package's camelCase object, as JSON text) and the record's other fields (JSON
+/// text of `{ id, time, user, connector, tool, groups?, toolCallId?, argumentsDigest?,
+/// arguments? }`, `time` in Unix milliseconds). `index.js` writes both texts and parses the
+/// line back into the record object.
+#[napi(skip_typescript, catch_unwind)]
+pub fn decision_record_line(env: Env, decision: String, fields: String) -> Result<String> {
+    let decision = convert::owned_decision(&env, &decision)?;
+    let fields = convert::RecordFields::parse(&env, &fields)?;
+    Ok(fields.record(&decision).to_json_line())
 }
 
 /// Lets `index.js` hand over its functions (see `convert::Hooks`): the one that builds its error
