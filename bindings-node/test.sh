@@ -8,6 +8,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 
 # The tests use exports that only the `test-hooks` feature builds (see Cargo.toml).
 AGEN_POLICY_NODE_FEATURES=test-hooks npm install --no-audit --no-fund
-node --test test/*.test.mjs test/*.test.cjs
+node --test test/*.test.mjs test/*.test.cjs test/adapters/*.test.mjs
 npx --no-install tsc -p test/types
 echo "typescript: test/types type-checks"
