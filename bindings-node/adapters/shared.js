@@ -218,6 +218,12 @@ class ToolPolicy {
     return rest
   }
 
+  // The pause point's answer for this tool-call id, paused or not; undefined before it.
+  answerOf(toolCallId) {
+    const key = `id:${toolCallId}`
+    return this.#paused.get(key) ?? this.#answered.get(key)
+  }
+
   // The run point: decides again, with the evidence the host holds now and the grant of the
   // call's approval request once approved. `{ run: true, decision }` lets the tool run;
   // otherwise `{ run: false, action, decision, refusal, approvalId?, approvalStatus? }`, where
