@@ -46,6 +46,20 @@ test('examples/node/approval-loop.mjs', () => {
   ])
 })
 
+test('examples/node/ai-sdk-agent.mjs: an AI SDK agent through the four outcomes', () => {
+  const stdout = runScript(join(repoRoot, 'examples/node/ai-sdk-agent.mjs'))
+  assert.deepEqual(stdout.trim().split('\n'), [
+    'alice lists repositories: the tool said: ["acme/site","acme/api"]',
+    'alice transfers acme/site: the tool said: "The call to github/transfer_repository was denied by policy and did not run. Do not retry it; tell the user it is not allowed."',
+    'alice shares roadmap.pdf: paused (step_up)',
+    'alice signs in again',
+    'alice shares roadmap.pdf: the tool said: "shared roadmap.pdf"',
+    'alice deletes acme/old-site: paused (request_approval)',
+    'bob approves apr-…: approved',
+    'alice deletes acme/old-site: the tool said: "deleted acme/old-site"',
+  ])
+})
+
 /** The snippets of a Markdown file fenced as ```js run, with the outputs they promise. */
 export function runnableSnippets(markdown) {
   const snippets = []
