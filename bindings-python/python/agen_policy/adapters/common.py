@@ -252,6 +252,12 @@ class PolicyGate:
         the grants of this call's approved requests). Never memoized; opens nothing."""
         return self._decide(call, identity, at_pause=False)
 
+    def remembered(self, call_id: str) -> Outcome | None:
+        """The last pause-point outcome of the call with this tool-call id, if any."""
+        with self._lock:
+            memo = self._memo.get("id:" + call_id)
+        return memo.outcome if memo is not None else None
+
     def forget(self, call: ToolCall, identity: Identity | None = None) -> None:
         """Drops what the gate remembers of a call (its memo and its approval requests)."""
         key = self._key(call, identity)
