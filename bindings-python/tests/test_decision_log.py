@@ -51,8 +51,20 @@ def test_a_record_keeps_the_cores_member_order(acme: PolicySet) -> None:
         arguments={"name": "x"},
     )
     assert list(record) == [
-        "id", "time", "version", "user", "groups", "connector", "tool", "tool_call_id",
-        "action", "reason", "policies", "approval_flows", "satisfied", "arguments_digest",
+        "id",
+        "time",
+        "version",
+        "user",
+        "groups",
+        "connector",
+        "tool",
+        "tool_call_id",
+        "action",
+        "reason",
+        "policies",
+        "approval_flows",
+        "satisfied",
+        "arguments_digest",
         "arguments",
     ]
     assert record["time"] == "2026-11-29T15:24:50.123Z"
@@ -96,9 +108,7 @@ def test_the_jsonl_log_is_shared_by_threads(acme: PolicySet) -> None:
 
     def write(n: int) -> None:
         for i in range(200):
-            log(decision_record(
-                decision, id=f"{n}-{i}", time=i, user="u", connector="c", tool="t"
-            ))
+            log(decision_record(decision, id=f"{n}-{i}", time=i, user="u", connector="c", tool="t"))
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
     for t in threads:

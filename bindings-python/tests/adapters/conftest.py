@@ -36,14 +36,40 @@ DOCUMENT: dict[str, Any] = {
         {"id": "review", "name": "Review", "steps": [{"users": ["bob"], "min_approvals": 1}]}
     ],
     "policies": [
-        {"id": "read", "name": "read", "connector": "demo", "action": "allow", "all_users": True,
-         "tools": ["read_notes"]},
-        {"id": "no-delete", "name": "no-delete", "connector": "demo", "action": "deny", "all_users": True,
-         "tools": ["delete_notes"]},
-        {"id": "share-fresh-login", "name": "share-fresh-login", "connector": "demo", "action": "step_up",
-         "all_users": True, "tools": ["share_notes"], "step_up": {"max_age": 300}},
-        {"id": "purge-reviewed", "name": "purge-reviewed", "connector": "demo", "action": "request_approval",
-         "all_users": True, "tools": ["purge_notes"], "approval_flow": "review"},
+        {
+            "id": "read",
+            "name": "read",
+            "connector": "demo",
+            "action": "allow",
+            "all_users": True,
+            "tools": ["read_notes"],
+        },
+        {
+            "id": "no-delete",
+            "name": "no-delete",
+            "connector": "demo",
+            "action": "deny",
+            "all_users": True,
+            "tools": ["delete_notes"],
+        },
+        {
+            "id": "share-fresh-login",
+            "name": "share-fresh-login",
+            "connector": "demo",
+            "action": "step_up",
+            "all_users": True,
+            "tools": ["share_notes"],
+            "step_up": {"max_age": 300},
+        },
+        {
+            "id": "purge-reviewed",
+            "name": "purge-reviewed",
+            "connector": "demo",
+            "action": "request_approval",
+            "all_users": True,
+            "tools": ["purge_notes"],
+            "approval_flow": "review",
+        },
     ],
 }
 """`teleport` is a tool no policy governs: the engine denies it (`no_policy`)."""

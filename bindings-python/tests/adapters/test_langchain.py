@@ -10,7 +10,7 @@ from conftest import Host
 from langchain.agents import create_agent
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool, tool
 from langgraph.checkpoint.memory import InMemorySaver
@@ -25,15 +25,24 @@ class FakeModel(GenericFakeChatModel):
     """The fake chat model, accepting tools as a real one does (it ignores them)."""
 
     def bind_tools(
-        self, tools: Sequence[Any], **kwargs: Any
-    ) -> Runnable[LanguageModelInput, BaseMessage]:
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
         return self
 
 
 def tools_of(host: Host) -> list[BaseTool]:
     made = []
-    for fn in (host.read_notes, host.delete_notes, host.share_notes, host.purge_notes,
-               host.teleport):
+    for fn in (
+        host.read_notes,
+        host.delete_notes,
+        host.share_notes,
+        host.purge_notes,
+        host.teleport,
+    ):
         made.append(tool(fn.__name__, description=f"{fn.__name__} of a topic")(_wrap(fn)))
     return made
 

@@ -30,8 +30,13 @@ def server_for(host: Host, policies: PolicySet) -> MCPServer:
     server = MCPServer(
         "notes", extensions=[PolicyExtension(gate, identity=identity, reauth_url=REAUTH)]
     )
-    for fn in (host.read_notes, host.delete_notes, host.share_notes, host.purge_notes,
-               host.teleport):
+    for fn in (
+        host.read_notes,
+        host.delete_notes,
+        host.share_notes,
+        host.purge_notes,
+        host.teleport,
+    ):
         server.add_tool(fn, name=fn.__name__)
     return server
 

@@ -38,8 +38,13 @@ def setup(host: Host, policies: PolicySet, name: str) -> tuple[Agent[Host], Poli
     policy = PolicyTools(gate, identity=lambda session: session.identity())
     tools: list[FunctionTool] = [
         function_tool(fn)
-        for fn in (host.read_notes, host.delete_notes, host.share_notes, host.purge_notes,
-                   host.teleport)
+        for fn in (
+            host.read_notes,
+            host.delete_notes,
+            host.share_notes,
+            host.purge_notes,
+            host.teleport,
+        )
     ]
     agent = Agent[Host](name="notes", model=model, tools=list(policy.wrap_all(tools)))
     return agent, policy

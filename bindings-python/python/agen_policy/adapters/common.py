@@ -164,9 +164,11 @@ def identity_from_claims(
         return None
     claims = claims or {}
     raw_groups = claims.get(groups_claim) or ()
-    groups = tuple(g for g in raw_groups if isinstance(g, str)) if isinstance(
-        raw_groups, (list, tuple)
-    ) else ()
+    groups = (
+        tuple(g for g in raw_groups if isinstance(g, str))
+        if isinstance(raw_groups, (list, tuple))
+        else ()
+    )
     auth: dict[str, Any] | None = None
     auth_time = claims.get("auth_time")
     if isinstance(auth_time, int) and not isinstance(auth_time, bool):
@@ -451,9 +453,7 @@ class PolicyGate:
         return tuple(states)
 
 
-def resolve_identity(
-    host_value: Any, resolver: IdentityResolver | None
-) -> Identity | None:
+def resolve_identity(host_value: Any, resolver: IdentityResolver | None) -> Identity | None:
     """The identity of a call: the host's ``resolver`` applied to what the framework carries for
     the host (its run context, deps, runtime...), else that value itself when it is an
     :class:`~agen_policy.Identity`, else the current :func:`~agen_policy.acting_for` block."""

@@ -64,7 +64,9 @@ class PolicyMiddleware(AgentMiddleware[Any, Any, Any]):
             content=message, name=call["name"], tool_call_id=call["id"] or "", status="error"
         )
 
-    def _decide(self, request: ToolCallRequest) -> tuple[ToolCallRequest | None, ToolMessage | None]:
+    def _decide(
+        self, request: ToolCallRequest
+    ) -> tuple[ToolCallRequest | None, ToolMessage | None]:
         """The request to run (the final decision allowed it), or the message to return."""
         tc = request.tool_call
         try:

@@ -114,5 +114,5 @@ def _result(message: str, payload: dict[str, Any]) -> CallToolResult:
     return CallToolResult(
         content=[TextContent(text=message)],
         is_error=True,
-        _meta={META_KEY: payload},  # type: ignore[call-arg]
+        _meta={META_KEY: payload},
     )

@@ -7,7 +7,7 @@ pause point) and, when the call resumes approved, again just before the tool run
 * ``deny`` (and any error while deciding): :class:`pydantic_ai.ToolFailed` with the core's
   refusal text; the model sees a failed tool result and carries on;
 * ``step_up`` and ``request_approval``: :class:`pydantic_ai.ApprovalRequired`, so the run ends
-  with :class:`pydantic_ai.DeferredToolRequests` (give the agent ``output_type=[..., 
+  with :class:`pydantic_ai.DeferredToolRequests` (give the agent ``output_type=[...,
   DeferredToolRequests]``). ``DeferredToolRequests.metadata[tool_call_id]`` holds the
   outcome's payload (``action``, ``message``, ``approval_requests``, ``step_up``). The host
   re-authenticates the user or lets the approvers vote (SPEC §8), then runs the agent again
