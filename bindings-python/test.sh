@@ -35,7 +35,7 @@ echo "installed agen-policy in $((SECONDS - start)) s"
 
 cd "$here"
 "$venv/bin/python" -m pytest tests --ignore=tests/adapters
-"$venv/bin/python" -m mypy --strict tests --exclude tests/adapters "$repo/examples/python/guard_tools.py"
+"$venv/bin/python" -m mypy --strict --exclude tests/adapters tests "$repo/examples/python/guard_tools.py"
 # The hand-written stubs must match what the extension module really exports (but for the test
 # hooks of this build).
 "$venv/bin/python" -m mypy.stubtest agen_policy --allowlist tests/stubtest-allowlist.txt
