@@ -26,10 +26,9 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, TextContent
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mcp_server import ACME, Session, build_server  # noqa: E402
-
-from agen_policy import PolicySet, SqliteApprovalStore  # noqa: E402
-from agen_policy.adapters.mcp import META_KEY  # noqa: E402
+from agen_policy import PolicySet, SqliteApprovalStore
+from agen_policy.adapters.mcp import META_KEY
+from mcp_server import ACME, Session, build_server
 
 
 def text(result: CallToolResult) -> str:

@@ -17,11 +17,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from mcp.server.mcpserver import MCPServer
-
 from agen_policy import Identity, PolicySet, SqliteApprovalStore
 from agen_policy.adapters import PolicyGate
 from agen_policy.adapters.mcp import PolicyExtension
+from mcp.server.mcpserver import MCPServer
 
 ACME = Path(__file__).resolve().parents[1] / "acme.json"
 REAUTH_URL = "https://login.acme.example/reauthenticate"
