@@ -111,7 +111,7 @@ pub(crate) struct Decision {
 }
 
 impl Decision {
-    fn owned(&self, py: Python<'_>) -> PyResult<core::OwnedDecision> {
+    pub(crate) fn owned(&self, py: Python<'_>) -> PyResult<core::OwnedDecision> {
         Ok(core::OwnedDecision {
             action: self.action,
             reason: self.reason,

@@ -40,11 +40,13 @@ from ._native import (
     Validation,
     __version__,
     arguments_digest,
+    refusal_message,
     validate,
 )
 from ._testing import FileReport, TestFailure, TestReport, run_tests
 from ._types import Action, Reason
 from .approvals import SqliteApprovalStore
+from .decision_log import JsonlDecisionLog, decision_record
 from .guard import Identity, acting_for, check, current_identity, enforce, guard
 
 __all__ = [
@@ -60,6 +62,7 @@ __all__ = [
     "Explanation",
     "FileReport",
     "Identity",
+    "JsonlDecisionLog",
     "NotFoundError",
     "PolicyError",
     "PolicyFileError",
@@ -81,8 +84,10 @@ __all__ = [
     "arguments_digest",
     "check",
     "current_identity",
+    "decision_record",
     "enforce",
     "guard",
+    "refusal_message",
     "run_tests",
     "validate",
 ]
