@@ -16,7 +16,7 @@ echo "installed the frameworks in $((SECONDS - start)) s"
 
 cd "$here"
 "$venv/bin/python" -m pytest -p no:cacheprovider tests/adapters
-"$venv/bin/python" -m mypy --strict -p agen_policy.adapters
+"$venv/bin/python" -m mypy --strict -p agen_policy.integrations
 "$venv/bin/python" -m mypy --strict tests/adapters \
     "$repo/examples/python/mcp_server.py" "$repo/examples/python/mcp_client.py"
 echo "python adapters: tests and mypy --strict passed in $((SECONDS - start)) s"

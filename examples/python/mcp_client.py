@@ -27,7 +27,7 @@ from mcp_types import CallToolResult, TextContent
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from agen_policy import PolicySet, SqliteApprovalStore
-from agen_policy.adapters.mcp import META_KEY
+from agen_policy.integrations.mcp import META_KEY
 from mcp_server import ACME, Session, build_server
 
 

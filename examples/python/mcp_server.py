@@ -1,5 +1,5 @@
 """An MCP server whose tools are guarded by the example organization's policies
-(examples/acme.json), with the official MCP SDK and ``agen_policy.adapters.mcp``.
+(examples/acme.json), with the official MCP SDK and ``agen_policy.integrations.mcp``.
 
 Run it over stdio: ``python examples/python/mcp_server.py`` (needs ``pip install
 "agen-policy[mcp]"``). ``examples/python/mcp_client.py`` drives the same server in process
@@ -18,8 +18,8 @@ from collections import Counter
 from pathlib import Path
 
 from agen_policy import Identity, PolicySet, SqliteApprovalStore
-from agen_policy.adapters import PolicyGate
-from agen_policy.adapters.mcp import PolicyExtension
+from agen_policy.integrations import PolicyGate
+from agen_policy.integrations.mcp import PolicyExtension
 from mcp.server.mcpserver import MCPServer
 
 ACME = Path(__file__).resolve().parents[1] / "acme.json"

@@ -13,8 +13,8 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, TextContent
 
 from agen_policy import Identity, PolicySet
-from agen_policy.adapters import PolicyGate
-from agen_policy.adapters.fastmcp import META_KEY, PolicyMiddleware
+from agen_policy.integrations import PolicyGate
+from agen_policy.integrations.fastmcp import META_KEY, PolicyMiddleware
 
 REAUTH = "https://login.example/reauth"
 

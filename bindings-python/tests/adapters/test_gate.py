@@ -9,13 +9,13 @@ from typing import Any
 from conftest import Host
 
 from agen_policy import Identity, PolicySet
-from agen_policy.adapters import PolicyGate, ToolCall
-from agen_policy.adapters.common import OUTCOMES, Kind
+from agen_policy.integrations import PolicyGate, ToolCall
+from agen_policy.integrations.common import OUTCOMES, Kind
 
 
 def test_importing_the_package_imports_no_framework() -> None:
     code = (
-        "import sys, agen_policy, agen_policy.adapters\n"
+        "import sys, agen_policy, agen_policy.integrations\n"
         "found = [m for m in ('mcp', 'fastmcp', 'agents', 'langchain', 'langgraph',"
         " 'pydantic_ai') if m in sys.modules]\n"
         "assert not found, found\n"

@@ -17,8 +17,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from agen_policy import Identity, PolicySet
-from agen_policy.adapters import PolicyGate
-from agen_policy.adapters.langchain import PolicyMiddleware
+from agen_policy.integrations import PolicyGate
+from agen_policy.integrations.langchain import PolicyMiddleware
 
 
 class FakeModel(GenericFakeChatModel):

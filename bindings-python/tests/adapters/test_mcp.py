@@ -12,8 +12,8 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, TextContent
 
 from agen_policy import Identity, PolicySet
-from agen_policy.adapters import PolicyGate
-from agen_policy.adapters.mcp import META_KEY, PolicyExtension
+from agen_policy.integrations import PolicyGate
+from agen_policy.integrations.mcp import META_KEY, PolicyExtension
 
 REAUTH = "https://login.example/reauth"
 

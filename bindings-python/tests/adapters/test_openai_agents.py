@@ -18,8 +18,8 @@ from agents.testing import ScriptedModel, assistant_message, function_call
 from conftest import Host
 
 from agen_policy import PolicySet
-from agen_policy.adapters import PolicyGate
-from agen_policy.adapters.openai_agents import PolicyTools
+from agen_policy.integrations import PolicyGate
+from agen_policy.integrations.openai_agents import PolicyTools
 
 set_tracing_disabled(True)
 

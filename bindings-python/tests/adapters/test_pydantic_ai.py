@@ -11,8 +11,8 @@ from pydantic_ai.models.test import TestModel
 from pydantic_ai.toolsets import FunctionToolset
 
 from agen_policy import Identity, PolicySet
-from agen_policy.adapters import PolicyGate
-from agen_policy.adapters.pydantic_ai import PolicyToolset
+from agen_policy.integrations import PolicyGate
+from agen_policy.integrations.pydantic_ai import PolicyToolset
 
 
 def agent_for(host: Host, policies: PolicySet, tool: str) -> Agent[Identity, Any]:

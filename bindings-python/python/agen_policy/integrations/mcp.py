@@ -60,7 +60,7 @@ class PolicyExtension(Extension):
     ``identity`` maps the request's access token (``None`` without one) to the
     :class:`~agen_policy.Identity` the call is made for (default: :func:`token_identity`).
     ``reauth_url`` is the host's re-authentication page for a step-up, a string or a callable
-    taking the :class:`~agen_policy.adapters.Outcome`.
+    taking the :class:`~agen_policy.integrations.Outcome`.
     """
 
     identifier = "dev.agen/policy"

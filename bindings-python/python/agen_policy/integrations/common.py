@@ -50,7 +50,7 @@ __all__ = [
     "identity_from_claims",
 ]
 
-logger = logging.getLogger("agen_policy.adapters")
+logger = logging.getLogger("agen_policy.integrations")
 
 
 class Kind(Enum):

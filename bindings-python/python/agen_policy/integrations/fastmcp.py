@@ -19,7 +19,7 @@ tool runs:
 As with the MCP SDK, a call is known by its user, tool and arguments (MCP has no call id that
 survives a retry). The identity is the verified access token's (FastMCP's
 ``get_access_token()``: its subject and claims, see
-:func:`~agen_policy.adapters.identity_from_claims`) or what ``identity=`` makes of it; without a
+:func:`~agen_policy.integrations.identity_from_claims`) or what ``identity=`` makes of it; without a
 token, the current :func:`~agen_policy.acting_for` block. Never the tool call's arguments.
 """
 
@@ -59,7 +59,7 @@ class PolicyMiddleware(Middleware):
     ``identity`` maps the request's access token (``None`` without one) to the
     :class:`~agen_policy.Identity` the call is made for (default: :func:`token_identity`).
     ``reauth_url`` is the host's re-authentication page for a step-up, a string or a callable
-    taking the :class:`~agen_policy.adapters.Outcome`.
+    taking the :class:`~agen_policy.integrations.Outcome`.
     """
 
     def __init__(
