@@ -486,4 +486,14 @@ mod tests {
         d.approval_flows.clear();
         assert_eq!(d.to_string(), "deny (no_policy)");
     }
+
+    #[test]
+    fn a_decision_stays_small() {
+        // Returned by value on every evaluation: its size is part of the hot path's cost.
+        assert!(
+            std::mem::size_of::<Decision<'_>>() <= 88,
+            "{}",
+            std::mem::size_of::<Decision<'_>>()
+        );
+    }
 }
