@@ -40,13 +40,15 @@ before(async () => {
     });
     server.on('exit', (code) => reject(new Error(`the server exited with ${code}: ${out}`)));
   });
-  browser = await chromium.launch({
+  // A fresh profile each run (Playwright's form of `--user-data-dir`).
+  browser = await chromium.launchPersistentContext(join(work, 'profile'), {
     executablePath: chromiumPath,
+    headless: true,
+    viewport: { width: 1280, height: 860 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      `--user-data-dir=${join(work, 'profile')}`],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  page = await browser.newPage();
   page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
   page.on('pageerror', (e) => { throw e; });
   page.setDefaultTimeout(10_000);
@@ -174,7 +176,7 @@ test('the Policies page, as an administrator uses it', async (t) => {
     assert.equal(await cell('drive-sharing-for-sales', 'users'), 'All users');
     assert.equal(await page.textContent('#rows tr[data-policy="drive-sharing-for-sales"] .badge'), 'Step up');
 
-    await page.fill('#search', 'fresh login');
+    await page.fill('#search', 'may share files');
     await page.waitForFunction(() => document.querySelectorAll('#rows tr').length === 1);
     assert.deepEqual(await rowIds(), ['drive-sharing-for-sales']);
     await page.fill('#search', 'HUBSPOT');
@@ -253,6 +255,6 @@ test('the Policies page, as an administrator uses it', async (t) => {
     assert.match(await page.textContent('#file-banner'), /does not load/);
     await shot('file-problem');
     writeFileSync(docPath, good);
-    await page.waitForSelector('#file-banner[hidden]', { timeout: 15_000 });
+    await page.waitForSelector('#file-banner', { state: 'hidden', timeout: 15_000 });
   });
 });

@@ -9,13 +9,19 @@ import { openTry } from './try.js';
 
 const $ = (id) => document.getElementById(id);
 
+let reloads = 0;
+
 const ctx = {
   doc: null, // GET /api/document: version, document, operators, document_file
   query: { search: '', action: '', sort: 'document', descending: false },
   detail: null, // { id, tab } while the detail view is open
   version: null, // the revision of what the page shows: every edit is based on it
   async reload() {
-    ctx.doc = await api('GET', '/api/document');
+    // Typing in the search box starts a reload per key: only the latest one renders.
+    const turn = ++reloads;
+    const doc = await api('GET', '/api/document');
+    if (turn !== reloads) return;
+    ctx.doc = doc;
     ctx.version = ctx.doc.version;
     showFileProblem(ctx.doc.document_file);
     const q = new URLSearchParams();
@@ -24,6 +30,7 @@ const ctx = {
     q.set('sort', ctx.query.sort);
     if (ctx.query.descending) q.set('descending', 'true');
     const { rows } = await api('GET', `/api/policies?${q}`);
+    if (turn !== reloads) return;
     renderTable(ctx, rows);
     if (ctx.detail) await openDetail(ctx, ctx.detail.id, ctx.detail.tab);
   },
