@@ -10,9 +10,13 @@ use serde::Serialize;
 use super::state::FileProblem;
 use crate::{reported, ReportedProblem};
 
-/// An error response.
+/// An error response (boxed: errors are rare, results are returned on every path).
+#[derive(Debug)]
+pub struct ApiError(Box<Detail>);
+
+/// What an error response says.
 #[derive(Debug, Serialize)]
-pub struct ApiError {
+struct Detail {
     #[serde(skip)]
     status: StatusCode,
     code: &'static str,
@@ -32,32 +36,42 @@ pub struct ApiError {
     index: Option<usize>,
 }
 
+impl From<Detail> for ApiError {
+    fn from(detail: Detail) -> ApiError {
+        ApiError(Box::new(detail))
+    }
+}
+
+fn detail(status: StatusCode, code: &'static str, message: impl Into<String>) -> Detail {
+    Detail {
+        status,
+        code,
+        path: String::new(),
+        message: message.into(),
+        problems: Vec::new(),
+        warnings: Vec::new(),
+        policy_path: None,
+        index: None,
+    }
+}
+
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code,
-            path: String::new(),
-            message: message.into(),
-            problems: Vec::new(),
-            warnings: Vec::new(),
-            policy_path: None,
-            index: None,
-        }
+        ApiError::from(detail(status, code, message))
     }
 
     /// The HTTP status, as a number.
     #[cfg(test)]
     pub fn status(&self) -> u16 {
-        self.status.as_u16()
+        self.0.status.as_u16()
     }
 
     /// 400 `invalid_request` at `path`.
     pub fn invalid(path: impl Into<String>, message: impl Into<String>) -> ApiError {
-        ApiError {
+        ApiError::from(Detail {
             path: path.into(),
-            ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
-        }
+            ..detail(StatusCode::BAD_REQUEST, "invalid_request", message)
+        })
     }
 
     /// A request the core refused.
@@ -67,7 +81,7 @@ impl ApiError {
 
     /// The same error, for the evaluation at `index` of a batch.
     pub fn at_index(mut self, index: usize) -> ApiError {
-        self.index = Some(index);
+        self.0.index = Some(index);
         self
     }
 
@@ -104,14 +118,14 @@ impl ApiError {
 
     /// 404 for a policy id the document lacks.
     pub fn unknown_policy(id: &str) -> ApiError {
-        ApiError {
+        ApiError::from(Detail {
             path: "/policies".to_owned(),
-            ..ApiError::new(
+            ..detail(
                 StatusCode::NOT_FOUND,
                 "unknown_policy",
                 format!("no policy has the id `{id}`"),
             )
-        }
+        })
     }
 
     /// 428: an edit without `If-Match`.
@@ -137,21 +151,21 @@ impl ApiError {
 
     /// 409: the file holds a hand edit that does not load; edits wait until it is fixed.
     pub fn file_invalid(problem: FileProblem) -> ApiError {
-        ApiError {
+        ApiError::from(Detail {
             problems: problem.problems,
-            ..ApiError::new(
+            ..detail(
                 StatusCode::CONFLICT,
                 "document_file_invalid",
                 format!("{}; fix the file before editing here", problem.message),
             )
-        }
+        })
     }
 
     /// 422: the edit would make the document invalid; every problem.
     pub fn refused(e: AdminError) -> ApiError {
         let unknown = e.code().as_str() == "unknown_policy";
         let first = e.problems().first();
-        ApiError {
+        ApiError::from(Detail {
             status: if unknown {
                 StatusCode::NOT_FOUND
             } else {
@@ -164,7 +178,7 @@ impl ApiError {
             warnings: reported(e.warnings()),
             policy_path: e.policy_path().map(str::to_owned),
             index: None,
-        }
+        })
     }
 
     /// 500: the server could not do what it should have (writing the file).
@@ -175,13 +189,14 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self).unwrap_or_default();
-        let mut response = (self.status, body).into_response();
+        let detail = self.0;
+        let body = serde_json::to_vec(&detail).unwrap_or_default();
+        let mut response = (detail.status, body).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if self.status == StatusCode::UNAUTHORIZED {
+        if detail.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"agen-policy\""),
