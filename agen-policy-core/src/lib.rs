@@ -52,6 +52,7 @@
     clippy::unimplemented
 )]
 
+pub mod admin;
 pub mod approval;
 mod condition;
 mod decision;
