@@ -123,8 +123,9 @@ def test_the_shipped_migrations_match_the_node_package() -> None:
 
 
 @needs_postgres
-def test_open_approve_grant_and_reopen(dsn: str, store: PostgresApprovalStore,
-                                       policies: PolicySet) -> None:
+def test_open_approve_grant_and_reopen(
+    dsn: str, store: PostgresApprovalStore, policies: PolicySet
+) -> None:
     opened = store.open(policies, REQUEST, "two", "apr-1", T0)
     assert store.get("apr-1") == opened and store.get("nope") is None
     store.approve(policies, "apr-1", "bob", T0 + 1)
@@ -186,8 +187,9 @@ def test_errors(store: PostgresApprovalStore, policies: PolicySet) -> None:
 
 
 @needs_postgres
-def test_pending_for_lists_what_a_person_may_act_on(store: PostgresApprovalStore,
-                                                    policies: PolicySet) -> None:
+def test_pending_for_lists_what_a_person_may_act_on(
+    store: PostgresApprovalStore, policies: PolicySet
+) -> None:
     store.open(policies, REQUEST, "two", "b", T0)
     store.open(policies, REQUEST, "two", "a", T0)
     store.open(policies, REQUEST, "two", "c", T0)
@@ -201,8 +203,9 @@ def test_pending_for_lists_what_a_person_may_act_on(store: PostgresApprovalStore
 
 
 @needs_postgres
-def test_a_lost_race_is_retried_and_never_overwrites(store: PostgresApprovalStore,
-                                                     policies: PolicySet) -> None:
+def test_a_lost_race_is_retried_and_never_overwrites(
+    store: PostgresApprovalStore, policies: PolicySet
+) -> None:
     store.open(policies, REQUEST, "two", "a", T0)
     real = policies
 
@@ -262,8 +265,9 @@ def _vote_in_process(dsn: str, ids: list[str], person: str, start: Any, out: Any
 
 
 @needs_postgres
-def test_eight_processes_voting_at_once_lose_no_vote(dsn: str, store: PostgresApprovalStore,
-                                                     policies: PolicySet) -> None:
+def test_eight_processes_voting_at_once_lose_no_vote(
+    dsn: str, store: PostgresApprovalStore, policies: PolicySet
+) -> None:
     ids = [f"apr-{i:02}" for i in range(24)]
     for id in ids:
         store.open(policies, PURGE, "eight", id, T0)
@@ -271,8 +275,7 @@ def test_eight_processes_voting_at_once_lose_no_vote(dsn: str, store: PostgresAp
     start = context.Event()
     out = context.Queue()
     workers = [
-        context.Process(target=_vote_in_process, args=(dsn, ids, p, start, out))
-        for p in APPROVERS
+        context.Process(target=_vote_in_process, args=(dsn, ids, p, start, out)) for p in APPROVERS
     ]
     for w in workers:
         w.start()
@@ -290,8 +293,9 @@ def test_eight_processes_voting_at_once_lose_no_vote(dsn: str, store: PostgresAp
 
 
 @needs_postgres
-def test_approve_and_reject_racing_end_in_one_final_state(store: PostgresApprovalStore,
-                                                          policies: PolicySet) -> None:
+def test_approve_and_reject_racing_end_in_one_final_state(
+    store: PostgresApprovalStore, policies: PolicySet
+) -> None:
     ids = [f"r-{i:02}" for i in range(20)]
     for id in ids:
         store.open(policies, REQUEST, "two", id, T0)
@@ -358,8 +362,9 @@ def test_a_missing_table_says_to_migrate(dsn: str, policies: PolicySet) -> None:
 
 
 @needs_postgres
-def test_a_restarted_connection_is_replaced(store: PostgresApprovalStore,
-                                            policies: PolicySet) -> None:
+def test_a_restarted_connection_is_replaced(
+    store: PostgresApprovalStore, policies: PolicySet
+) -> None:
     import psycopg
 
     store.open(policies, REQUEST, "two", "a", T0)

@@ -46,6 +46,8 @@ from ._testing import FileReport, TestFailure, TestReport, run_tests
 from ._types import Action, Reason
 from .approvals import SqliteApprovalStore
 from .guard import Identity, acting_for, check, current_identity, enforce, guard
+from .postgres import PostgresApprovalStore, StoreError
+from .sources import FileSource, SourceError, UrlSource
 
 __all__ = [
     "Action",
@@ -58,6 +60,7 @@ __all__ = [
     "DocumentError",
     "Engine",
     "Explanation",
+    "FileSource",
     "FileReport",
     "Identity",
     "NotFoundError",
@@ -65,16 +68,20 @@ __all__ = [
     "PolicyFileError",
     "PolicySet",
     "PolicyTrace",
+    "PostgresApprovalStore",
     "Problem",
     "Reason",
     "RequestError",
     "RuleTrace",
+    "SourceError",
     "SqliteApprovalStore",
     "StepUpRequired",
+    "StoreError",
     "TestFailure",
     "TestReport",
     "ToolBlocked",
     "ToolDenied",
+    "UrlSource",
     "Validation",
     "__version__",
     "acting_for",

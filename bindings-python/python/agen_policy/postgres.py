@@ -101,14 +101,14 @@ def _psycopg() -> Any:
 
 def _store_error(error: Exception) -> StoreError:
     """The package's error for a database error."""
-    psycopg = _psycopg()
+    pg = _psycopg()
     detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    if isinstance(error, psycopg.errors.UndefinedTable):
+    if isinstance(error, pg.errors.UndefinedTable):
         return StoreError(
             f"the table `{_TABLE}` does not exist: apply the migrations (migrate()): {detail}",
             "store_not_migrated",
         )
-    if isinstance(error, (psycopg.OperationalError, psycopg.InterfaceError)):
+    if isinstance(error, (pg.OperationalError, pg.InterfaceError)):
         return StoreError(f"the approval database cannot be reached: {detail}", "store_unavailable")
     return StoreError(f"the approval database failed: {detail}", "store_error")
 
@@ -144,14 +144,14 @@ class PostgresApprovalStore:
     # --- Connections ---------------------------------------------------------------------------
 
     def _connect(self) -> psycopg.Connection[Any]:
-        psycopg = _psycopg()
+        pg = _psycopg()
         try:
-            conn: psycopg.Connection[Any] = psycopg.connect(
+            conn: psycopg.Connection[Any] = pg.connect(
                 self.conninfo,
                 autocommit=True,
                 connect_timeout=max(1, round(self.connect_timeout)),
             )
-        except psycopg.Error as e:
+        except pg.Error as e:
             raise _store_error(e) from e
         return conn
 
@@ -159,16 +159,16 @@ class PostgresApprovalStore:
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
         """A connection for one operation: an idle one, or a new one. A connection that failed
         is closed, not kept; any database error becomes a :class:`StoreError`."""
-        psycopg = _psycopg()
+        pg = _psycopg()
         with self._lock:
             conn = self._idle.pop() if self._idle else None
         if conn is None or conn.closed:
             conn = self._connect()
         try:
             yield conn
-        except psycopg.Error as e:
+        except pg.Error as e:
             conn.close()
-            if isinstance(e, (psycopg.OperationalError, psycopg.InterfaceError)):
+            if isinstance(e, (pg.OperationalError, pg.InterfaceError)):
                 # The server went away or restarted: the idle connections are as dead as this
                 # one, and the next call should connect afresh rather than fail on them too.
                 self.close()
@@ -208,7 +208,9 @@ class PostgresApprovalStore:
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
                 conn.execute(_bookkeeping())
-                done = {row[0] for row in conn.execute("SELECT version FROM agen_policy_migrations")}
+                done = {
+                    row[0] for row in conn.execute("SELECT version FROM agen_policy_migrations")
+                }
                 for version, name, text in migrations():
                     if version in done:
                         continue
@@ -288,9 +290,7 @@ class PostgresApprovalStore:
         groups: _Groups = (),
     ) -> dict[str, Any]:
         """Records ``approver``'s approval (``PolicySet.approve``); returns the new state."""
-        return self._update(
-            id, lambda s: _policy_set(policies).approve(s, approver, now, groups)
-        )
+        return self._update(id, lambda s: _policy_set(policies).approve(s, approver, now, groups))
 
     def reject(
         self,
