@@ -148,24 +148,28 @@ class Source {
   // seen at most one interval (plus one fetch) after it is made.
   start() {
     if (this.#timer !== undefined) return this
+    const timer = {}
     let next = Date.now() + this.interval
+    const schedule = (delay) => {
+      timer.handle = setTimeout(tick, delay)
+      timer.handle.unref()
+    }
     const tick = () => {
       next += this.interval
       this.poll().finally(() => {
-        if (this.#timer === undefined) return
-        this.#timer = setTimeout(tick, Math.max(0, next - Date.now()))
-        this.#timer.unref()
+        if (this.#timer !== timer) return // stopped (and maybe started again) meanwhile
+        schedule(Math.max(0, next - Date.now()))
         next = Math.max(next, Date.now())
       })
     }
-    this.#timer = setTimeout(tick, this.interval)
-    this.#timer.unref()
+    this.#timer = timer
+    schedule(this.interval)
     return this
   }
 
   // Stops polling (a poll under way finishes; its result is still installed).
   stop() {
-    clearTimeout(this.#timer)
+    if (this.#timer !== undefined) clearTimeout(this.#timer.handle)
     this.#timer = undefined
   }
 }
