@@ -5,6 +5,7 @@
 //! and prints what it answers.
 
 mod input;
+mod serve;
 mod show;
 mod testfile;
 
@@ -67,6 +68,8 @@ enum Command {
         #[arg(required = true, value_name = "FILE_OR_DIR")]
         paths: Vec<PathBuf>,
     },
+    /// Serve the Policies page, its admin API and the AuthZEN decision API for a document.
+    Serve(serve::ServeArgs),
 }
 
 /// A document and one request, given either as flags or as a JSON request file.
@@ -228,6 +231,7 @@ fn run(cli: &Cli) -> Result<Outcome, Fatal> {
         Command::Eval(args) => eval(args, cli.format),
         Command::Explain(args) => explain(args, cli.format),
         Command::Test { paths } => test(paths, cli.format),
+        Command::Serve(args) => serve::run(args).map(|()| Outcome::success(String::new())),
     }
 }
 

@@ -40,11 +40,13 @@ from ._native import (
     Validation,
     __version__,
     arguments_digest,
+    refusal_message,
     validate,
 )
 from ._testing import FileReport, TestFailure, TestReport, run_tests
 from ._types import Action, Reason
 from .approvals import SqliteApprovalStore
+from .decision_log import JsonlDecisionLog, decision_record
 from .guard import Identity, acting_for, check, current_identity, enforce, guard
 from .postgres import PostgresApprovalStore, StoreError
 from .sources import FileSource, SourceError, UrlSource
@@ -63,6 +65,7 @@ __all__ = [
     "FileSource",
     "FileReport",
     "Identity",
+    "JsonlDecisionLog",
     "NotFoundError",
     "PolicyError",
     "PolicyFileError",
@@ -88,8 +91,10 @@ __all__ = [
     "arguments_digest",
     "check",
     "current_identity",
+    "decision_record",
     "enforce",
     "guard",
+    "refusal_message",
     "run_tests",
     "validate",
 ]
