@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-
 from agen_policy import PolicySet
 
 HERE = Path(__file__).resolve().parent
@@ -53,13 +52,17 @@ FETCH_ALLOWANCE = 0.25
 
 REVIEWERS = [f"rev{i}" for i in range(8)]
 LEADS = [f"lead{i}" for i in range(4)]
-NAMES = [f"py{i}" for i in range(PY_WORKERS)] + [f"node{i}" for i in range(NODE_WORKERS)]
+NAMES = [f"py{i}" for i in range(PY_WORKERS)] + [
+    f"node{i}" for i in range(NODE_WORKERS)
+]
 
 
 def document(version: int) -> dict[str, Any]:
     """The policies: deletes need two reviewers then a lead, in both versions; v2 denies merges
     that v1 allows, allows issues that v1 denies, and asks a step-up for pushes."""
-    merge, issue, push = ("allow", "deny", "allow") if version == 1 else ("deny", "allow", "step_up")
+    merge, issue, push = (
+        ("allow", "deny", "allow") if version == 1 else ("deny", "allow", "step_up")
+    )
     tools = ["delete_repository", "merge", "create_issue", "push"]
     return {
         "connectors": [{"id": "github", "tools": [{"name": t} for t in tools]}],
@@ -129,7 +132,7 @@ def workload() -> dict[str, Any]:
         "approvers": REVIEWERS + LEADS,
         "open_every": 0.25,
         "reject_rate": 0.04,
-        "cancel_rate": 0.02,
+        "cancel_rate": 0.15,
     }
 
 
@@ -187,12 +190,16 @@ class Server:
         self.http.server_close()
 
 
-def wait_for(what: str, condition: Any, timeout: float, procs: list[subprocess.Popen[bytes]]) -> None:
+def wait_for(
+    what: str, condition: Any, timeout: float, procs: list[subprocess.Popen[bytes]]
+) -> None:
     deadline = time.time() + timeout
     while not condition():
         for p in procs:
             if p.poll() not in (None, 0):
-                raise SystemExit(f"fleet: a worker exited with {p.returncode} while waiting for {what}")
+                raise SystemExit(
+                    f"fleet: a worker exited with {p.returncode} while waiting for {what}"
+                )
         if time.time() > deadline:
             raise SystemExit(f"fleet: timed out waiting for {what}")
         time.sleep(0.02)
@@ -207,7 +214,10 @@ def main() -> int:
     v1 = json.dumps(document(1), indent=1).encode()
     v2 = json.dumps(document(2), indent=1).encode()
     sets = {s.version: s for s in (PolicySet.from_json(v1), PolicySet.from_json(v2))}
-    version1, version2 = PolicySet.from_json(v1).version, PolicySet.from_json(v2).version
+    version1, version2 = (
+        PolicySet.from_json(v1).version,
+        PolicySet.from_json(v2).version,
+    )
 
     server = Server()
     server.body = v1
@@ -215,7 +225,15 @@ def main() -> int:
     procs: list[subprocess.Popen[bytes]] = []
     started = time.time()
     for i, name in enumerate(NAMES):
-        args = [name, server.url, dsn, str(run), str(INTERVAL), str(REQUESTS), str(1000 + i)]
+        args = [
+            name,
+            server.url,
+            dsn,
+            str(run),
+            str(INTERVAL),
+            str(REQUESTS),
+            str(1000 + i),
+        ]
         command = (
             [python, str(HERE / "worker.py"), *args]
             if name.startswith("py")
@@ -224,7 +242,12 @@ def main() -> int:
         procs.append(subprocess.Popen(command))
     failures: list[str] = []
     try:
-        wait_for("the workers to start", lambda: all((run / f"{n}.ready").exists() for n in NAMES), 60, procs)
+        wait_for(
+            "the workers to start",
+            lambda: all((run / f"{n}.ready").exists() for n in NAMES),
+            60,
+            procs,
+        )
         (run / "go").touch()
         go = time.time()
         time.sleep(3.0)
@@ -236,7 +259,9 @@ def main() -> int:
         def versions() -> set[str]:
             return {(run / f"{n}.version").read_text() for n in NAMES}
 
-        wait_for("every worker on v2", lambda: versions() == {version2}, INTERVAL + 10, procs)
+        wait_for(
+            "every worker on v2", lambda: versions() == {version2}, INTERVAL + 10, procs
+        )
 
         # The document breaks: each way for two polls, then v2 again.
         broken = time.time()
@@ -258,12 +283,21 @@ def main() -> int:
         wait_for("every request opened and final", all_final, 120, procs)
         time.sleep(INTERVAL)  # one more poll after the restore
         (run / "stop").touch()
-        wait_for("the workers to stop", lambda: all((run / f"{n}.done").exists() for n in NAMES), 60, procs)
+        wait_for(
+            "the workers to stop",
+            lambda: all((run / f"{n}.done").exists() for n in NAMES),
+            60,
+            procs,
+        )
         stopped = time.time()
 
         with psycopg.connect(dsn) as conn:
-            rows = conn.execute("SELECT id, state, version FROM agen_policy_approvals").fetchall()
-            migrations = conn.execute("SELECT version FROM agen_policy_migrations").fetchall()
+            rows = conn.execute(
+                "SELECT id, state, version FROM agen_policy_approvals"
+            ).fetchall()
+            migrations = conn.execute(
+                "SELECT version FROM agen_policy_migrations"
+            ).fetchall()
 
         # The database goes down; the workers check that approvals fail closed.
         subprocess.run(pg_stop, shell=True, check=True, stdout=subprocess.DEVNULL)
@@ -278,8 +312,15 @@ def main() -> int:
                 p.kill()
         server.stop()
 
-    logs = {n: [json.loads(line) for line in (run / f"{n}.jsonl").open()] for n in NAMES}
-    ops = [dict(e, worker=n) for n, entries in logs.items() for e in entries if e["kind"] == "op"]
+    logs = {
+        n: [json.loads(line) for line in (run / f"{n}.jsonl").open()] for n in NAMES
+    }
+    ops = [
+        dict(e, worker=n)
+        for n, entries in logs.items()
+        for e in entries
+        if e["kind"] == "op"
+    ]
 
     def check(ok: bool, message: str) -> None:
         if not ok:
@@ -289,7 +330,9 @@ def main() -> int:
     stored = {id: (state, version) for id, state, version in rows}
     check(len(stored) == REQUESTS * len(NAMES), f"{len(stored)} requests stored")
     finals = collections.Counter(s["status"] for s, _ in stored.values())
-    check(set(finals) <= {"approved", "rejected", "cancelled"}, f"states {dict(finals)}")
+    check(
+        set(finals) <= {"approved", "rejected", "cancelled"}, f"states {dict(finals)}"
+    )
     succeeded = [o for o in ops if o["ok"]]
     closing = collections.defaultdict(list)
     writes: collections.Counter[str] = collections.Counter()
@@ -302,15 +345,23 @@ def main() -> int:
         (o["id"], o["by"]) for o in succeeded if o["op"] == "approve"
     )
     stored_votes = collections.Counter(
-        (id, by) for id, (s, _) in stored.items() for step in s["approvals"] for by in step
+        (id, by)
+        for id, (s, _) in stored.items()
+        for step in s["approvals"]
+        for by in step
     )
     for id, (state, version) in stored.items():
         check(
             closing[id] == [state["status"]],
             f"{id}: final state {state['status']}, reached by logged operations {closing[id]}",
         )
-        check(version == 1 + writes[id], f"{id}: version {version}, {writes[id]} writes logged")
-    check(max(logged_votes.values(), default=1) == 1, "a vote counted twice in the logs")
+        check(
+            version == 1 + writes[id],
+            f"{id}: version {version}, {writes[id]} writes logged",
+        )
+    check(
+        max(logged_votes.values(), default=1) == 1, "a vote counted twice in the logs"
+    )
     check(
         logged_votes == stored_votes,
         f"votes: logged and stored differ: lost {sorted(logged_votes - stored_votes)[:5]}, "
@@ -318,12 +369,21 @@ def main() -> int:
     )
     refused = collections.Counter(o["code"] for o in ops if not o["ok"])
     check(
-        set(refused) <= {"already_voted", "not_pending", "not_an_approver", "self_approval"},
+        set(refused)
+        <= {"already_voted", "not_pending", "not_an_approver", "self_approval"},
         f"unexpected refusals {dict(refused)}",
     )
     check(sorted(migrations) == [(1,)], f"migrations recorded: {migrations}")
-    applied = [e["applied"] for entries in logs.values() for e in entries if e["kind"] == "migrated"]
-    check(sorted(applied) == [[]] * (len(NAMES) - 1) + [[1]], f"migrations applied: {applied}")
+    applied = [
+        e["applied"]
+        for entries in logs.values()
+        for e in entries
+        if e["kind"] == "migrated"
+    ]
+    check(
+        sorted(applied) == [[]] * (len(NAMES) - 1) + [[1]],
+        f"migrations applied: {applied}",
+    )
 
     # --- Policies --------------------------------------------------------------------------------
     convergence: dict[str, float] = {}
@@ -343,22 +403,44 @@ def main() -> int:
             check(len(set(batch)) == 1, f"{name}: one batch decided by {set(batch)}")
             for i, (version, action) in enumerate(zip(batch, e["actions"])):
                 request = spec["evaluate"][e.get("index", i)]
-                expected = sets[version].evaluate_request(request).action if version in sets else None
-                check(action == expected, f"{name}: {request} decided {action} by {version[:12]}")
+                expected = (
+                    sets[version].evaluate_request(request).action
+                    if version in sets
+                    else None
+                )
+                check(
+                    action == expected,
+                    f"{name}: {request} decided {action} by {version[:12]}",
+                )
             if batch[0] == version2:
                 on_v2 = True
             check(not (on_v2 and batch[0] == version1), f"{name}: back on v1 after v2")
-            check(batch[0] == version1 or e["t"] >= replaced, f"{name}: v2 before it was served")
+            check(
+                batch[0] == version1 or e["t"] >= replaced,
+                f"{name}: v2 before it was served",
+            )
         errors = {e["code"] for e in entries if e["kind"] == "source_error"}
         check(
             errors == {"invalid_document", "http_status", "fetch_failed"},
             f"{name}: errors reported while the document was broken: {sorted(errors)}",
         )
-        early = [e for e in entries if e["kind"] == "source_error" and not broken <= e["t"] <= restored + INTERVAL + FETCH_ALLOWANCE]
-        check(not early, f"{name}: source errors outside the broken period: {early[:2]}")
+        early = [
+            e
+            for e in entries
+            if e["kind"] == "source_error"
+            and not broken <= e["t"] <= restored + INTERVAL + FETCH_ALLOWANCE
+        ]
+        check(
+            not early, f"{name}: source errors outside the broken period: {early[:2]}"
+        )
         down = {e["op"]: e.get("code") for e in entries if e["kind"] == "down"}
         check(
-            down == {"approve": "store_unavailable", "pending_for": "store_unavailable", "get": "store_unavailable"},
+            down
+            == {
+                "approve": "store_unavailable",
+                "pending_for": "store_unavailable",
+                "get": "store_unavailable",
+            },
             f"{name}: with the database down: {down}",
         )
     worst = max(convergence.values(), default=float("inf"))

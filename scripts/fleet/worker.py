@@ -37,7 +37,9 @@ source = UrlSource.open(
         write("update", version=version),
         (run / f"{name}.version").write_text(version),
     ),
-    on_error=lambda error: write("source_error", code=error.code, message=error.message),
+    on_error=lambda error: write(
+        "source_error", code=error.code, message=error.message
+    ),
 )
 engine = source.engine
 write("update", version=engine.version)
@@ -55,7 +57,11 @@ def now() -> int:
 
 def decide() -> None:
     batch = engine.evaluate_many(spec["evaluate"])
-    write("decisions", versions=[d.version for d in batch], actions=[d.action for d in batch])
+    write(
+        "decisions",
+        versions=[d.version for d in batch],
+        actions=[d.action for d in batch],
+    )
     one = spec["evaluate"][rng.randrange(len(spec["evaluate"]))]
     decision = engine.evaluate_request(one)
     write(
@@ -66,13 +72,21 @@ def decide() -> None:
     )
 
 
-def store_op(op: str, id: str, by: str | None, call: Any) -> None:
+def store_op(op: str, id: str, by: str | None, call: Any, *args: Any) -> None:
     try:
-        state = call()
+        state = call(*args)
     except PolicyError as e:
         write("op", op=op, id=id, by=by, ok=False, code=e.code)
         return
-    write("op", op=op, id=id, by=by, ok=True, status=state["status"], approvals=state["approvals"])
+    write(
+        "op",
+        op=op,
+        id=id,
+        by=by,
+        ok=True,
+        status=state["status"],
+        approvals=state["approvals"],
+    )
 
 
 total = int(requests)
@@ -83,8 +97,12 @@ while not (run / "stop").exists():
     decide()
     if opened < total and time.time() >= next_open:
         id = f"{name}-{opened:03}"
-        request = {**spec["approval_request"], "user": spec["requesters"][name], "now": now()}
-        store_op("open", id, None, lambda: store.open(engine, request, spec["flow"], id, now()))
+        request = {
+            **spec["approval_request"],
+            "user": spec["requesters"][name],
+            "now": now(),
+        }
+        store_op("open", id, None, store.open, engine, request, spec["flow"], id, now())
         mine.append(id)
         opened += 1
         next_open = time.time() + rng.uniform(0.5, 1.5) * spec["open_every"]
@@ -92,14 +110,16 @@ while not (run / "stop").exists():
     for state in store.pending_for(engine, approver, now())[:3]:
         id = state["id"]
         if rng.random() < spec["reject_rate"]:
-            store_op("reject", id, approver, lambda: store.reject(engine, id, approver, now()))
+            store_op("reject", id, approver, store.reject, engine, id, approver, now())
         else:
-            store_op("approve", id, approver, lambda: store.approve(engine, id, approver, now()))
+            store_op(
+                "approve", id, approver, store.approve, engine, id, approver, now()
+            )
     if mine and rng.random() < spec["cancel_rate"]:
         id = rng.choice(mine)
         state = store.get(id)
         if state is not None and state["status"] == "pending":
-            store_op("cancel", id, None, lambda: store.cancel(engine, id, now()))
+            store_op("cancel", id, None, store.cancel, engine, id, now())
     time.sleep(rng.uniform(0, 0.02))
 
 write("stopped", opened=opened)
