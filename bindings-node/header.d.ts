@@ -401,3 +401,99 @@ export declare class MemoryApprovalStore {
 /** Decides on a request and throws unless the action is `allow`: `new Guard(policySet).check(request)`. */
 export declare function authorize(policySet: PolicySet | Engine, request: Request): Decision
 
+
+/** What `PostgresApprovalStore` takes besides a connection string: a `pg.Pool`, or anything with its `query` and `connect`. */
+export interface PgPoolLike {
+  query(text: string, values?: unknown[]): Promise<{ rows: any[]; rowCount: number | null }>
+  connect(): Promise<{
+    query(text: string, values?: unknown[]): Promise<{ rows: any[]; rowCount: number | null }>
+    release(error?: unknown): void
+  }>
+}
+
+/**
+ * Approval requests kept in PostgreSQL (table `agen_policy_approvals`), shared by processes and
+ * machines: the memory store's operations, with SQL storage and a compare-and-swap on `version`.
+ * Needs the `pg` package (an optional peer dependency) when given a connection string.
+ */
+export declare class PostgresApprovalStore extends MemoryApprovalStore {
+  /**
+   * `target`: a connection string (a pool is made, ended by `close()`) or the host's `pg.Pool`.
+   * `connectTimeout` (milliseconds, 10000) and `max` (connections, 4) apply to a pool made here.
+   */
+  constructor(target: string | PgPoolLike, options?: { retries?: number; connectTimeout?: number; max?: number })
+  /** Applies the shipped migrations (`sql/`) not yet recorded, once, under an advisory lock; resolves to the versions applied now. */
+  migrate(): Promise<number[]>
+  /** Ends the pool made from a connection string. */
+  close(): Promise<void>
+}
+
+/** The approval database did not answer as it should; nothing was written. Approvals fail closed. */
+export declare class StoreError extends PolicyError {
+  readonly code: 'store_unavailable' | 'store_not_migrated' | 'store_error'
+}
+
+/** A policy source could not get a document; the engine keeps serving its current set. */
+export declare class SourceError extends PolicyError {
+  readonly code: 'fetch_failed' | 'http_status' | 'digest_mismatch'
+  /** The HTTP status, for `http_status`. */
+  readonly status?: number
+}
+
+/** The options of a policy source. */
+export interface SourceOptions {
+  /** Milliseconds between polls (a `UrlSource` 30000, a `FileSource` 1000). */
+  interval?: number
+  /** The pinned SHA-256 (hex) of the document's bytes: any other document is refused with `digest_mismatch`. */
+  sha256?: string
+  /** Hears of every failed poll: a `SourceError`, or the `DocumentError` of a document that does not load. */
+  onError?: (error: PolicyError) => void
+  /** Hears of each new set installed, with its version. */
+  onUpdate?: (version: string) => void
+}
+
+/** The options of a `UrlSource`. */
+export interface UrlSourceOptions extends SourceOptions {
+  /** Milliseconds a request may take (10000). */
+  timeout?: number
+  /** Headers added to each request (an `Authorization` for a private bucket). */
+  headers?: Record<string, string>
+}
+
+/**
+ * Keeps an `Engine` on the document served at an http(s) URL: polls with `If-None-Match`; on
+ * any error the last good set serves and `onError` hears of it. Timers are unref'd.
+ */
+export declare class UrlSource {
+  constructor(engine: Engine, url: string | URL, options?: UrlSourceOptions)
+  /** Fetches once, makes an `Engine` on the document and (unless `start: false`) starts polling; rejects if the first fetch fails. */
+  static open(url: string | URL, options?: UrlSourceOptions & { start?: boolean }): Promise<UrlSource>
+  /** The engine kept current. */
+  readonly engine: Engine
+  readonly url: string
+  readonly interval: number
+  /** The ETag of the document last installed. */
+  readonly etag: string | undefined
+  /** The error of the last poll, or `null` when it succeeded. */
+  readonly lastError: PolicyError | null
+  /** Polls now; resolves to whether the set was replaced. Never rejects for the document's sake. */
+  poll(): Promise<boolean>
+  /** Starts polling every `interval` milliseconds. */
+  start(): this
+  /** Stops polling. */
+  stop(): void
+}
+
+/** Keeps an `Engine` on the document in a file: polls its size, modification time and inode. */
+export declare class FileSource {
+  constructor(engine: Engine, path: string | URL, options?: SourceOptions)
+  /** Reads once, makes an `Engine` on the document and (unless `start: false`) starts polling; rejects if the first read fails. */
+  static open(path: string | URL, options?: SourceOptions & { start?: boolean }): Promise<FileSource>
+  readonly engine: Engine
+  readonly path: string | URL
+  readonly interval: number
+  readonly lastError: PolicyError | null
+  poll(): Promise<boolean>
+  start(): this
+  stop(): void
+}

@@ -1059,3 +1059,9 @@ module.exports = {
   decisionRecord,
   JsonlDecisionLog,
 }
+
+// Built on the exports above: the PostgreSQL approval store (which requires `pg` only when a
+// store is made) and the policy sources.
+const { PostgresApprovalStore, StoreError } = require('./postgres.js')
+const { UrlSource, FileSource, SourceError } = require('./sources.js')
+Object.assign(module.exports, { PostgresApprovalStore, StoreError, UrlSource, FileSource, SourceError })

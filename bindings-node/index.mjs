@@ -27,6 +27,11 @@ export const {
   refusalMessage,
   decisionRecord,
   JsonlDecisionLog,
+  PostgresApprovalStore,
+  StoreError,
+  UrlSource,
+  FileSource,
+  SourceError,
 } = agenPolicy
 
 export default agenPolicy

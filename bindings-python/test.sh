@@ -22,7 +22,7 @@ if [[ ! -x "$venv/bin/python" ]]; then
     "$python" -m venv "$venv"
 fi
 pip=("$venv/bin/python" -m pip --disable-pip-version-check --quiet)
-"${pip[@]}" install "pytest>=8" "mypy>=1.10"
+"${pip[@]}" install "pytest>=8" "mypy>=1.10" "psycopg[binary]>=3.2,<4"
 # From outside the source tree, as a user would install it; --force-reinstall so the fresh
 # build replaces any earlier one of the same version. The tests build with the dev profile
 # (debug assertions on, and a rebuild takes seconds rather than a minute);
@@ -34,6 +34,8 @@ pip=("$venv/bin/python" -m pip --disable-pip-version-check --quiet)
 echo "installed agen-policy in $((SECONDS - start)) s"
 
 cd "$here"
+# The PostgreSQL store's tests run against $AGEN_TEST_POSTGRES_DSN when it is set (scripts/test-fleet
+# sets it); without it they are skipped, saying so.
 "$venv/bin/python" -m pytest tests --ignore=tests/adapters
 "$venv/bin/python" -m mypy --strict --exclude tests/adapters tests "$repo/examples/python/guard_tools.py"
 echo "python package: tests and mypy --strict passed in $((SECONDS - start)) s"

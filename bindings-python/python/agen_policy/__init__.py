@@ -48,6 +48,8 @@ from ._types import Action, Reason
 from .approvals import SqliteApprovalStore
 from .decision_log import JsonlDecisionLog, decision_record
 from .guard import Identity, acting_for, check, current_identity, enforce, guard
+from .postgres import PostgresApprovalStore, StoreError
+from .sources import FileSource, SourceError, UrlSource
 
 __all__ = [
     "Action",
@@ -60,6 +62,7 @@ __all__ = [
     "DocumentError",
     "Engine",
     "Explanation",
+    "FileSource",
     "FileReport",
     "Identity",
     "JsonlDecisionLog",
@@ -68,16 +71,20 @@ __all__ = [
     "PolicyFileError",
     "PolicySet",
     "PolicyTrace",
+    "PostgresApprovalStore",
     "Problem",
     "Reason",
     "RequestError",
     "RuleTrace",
+    "SourceError",
     "SqliteApprovalStore",
     "StepUpRequired",
+    "StoreError",
     "TestFailure",
     "TestReport",
     "ToolBlocked",
     "ToolDenied",
+    "UrlSource",
     "Validation",
     "__version__",
     "acting_for",
