@@ -52,6 +52,7 @@
     clippy::unimplemented
 )]
 
+pub mod analysis;
 pub mod approval;
 mod condition;
 mod decision;
@@ -71,6 +72,7 @@ mod request;
 mod set;
 pub mod testfile;
 
+pub use analysis::{diff, replay, Diff, Impact, Lint, LintCode, Replay, ReplayRecord, Severity};
 pub use approval::{ApprovalCode, ApprovalError, ApprovalOp, ApprovalState, ApprovalStatus};
 pub use condition::Outcome;
 pub use decision::{Action, Decision, OwnedDecision, Reason};
