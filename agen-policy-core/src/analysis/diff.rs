@@ -46,11 +46,13 @@ pub struct Change {
     pub tool: String,
     /// How.
     pub impact: Impact,
-    /// Whether some request now gets a less restrictive action (or may: see `certain`).
+    /// Whether some request gets, or may get, a less restrictive action.
     pub more_permissive: bool,
-    /// Whether the change is proved by the witnesses; `false`: it "may" happen, for
+    /// Whether `impact` is proved by the witnesses; `false`: the change "may" happen, for
     /// combinations of conditions that could not be decided.
     pub certain: bool,
+    /// Further changes that may happen, in combinations that could not be decided.
+    pub may_also: Vec<Impact>,
     /// Requests decided differently, each decided by both sets.
     pub witnesses: Vec<Witness>,
 }
@@ -89,14 +91,24 @@ impl Diff {
     pub fn to_text(&self, esc: &dyn Fn(&str) -> String) -> String {
         let mut out = String::new();
         for c in &self.changes {
+            let may_also: Vec<String> = c
+                .may_also
+                .iter()
+                .map(|i| i.as_str().replace('_', " "))
+                .collect();
             let _ = writeln!(
                 out,
-                "{}{} on {}/{}: {}",
+                "{}{} on {}/{}: {}{}",
                 if c.certain { "" } else { "may: " },
                 esc(&c.principal.label()),
                 esc(&c.connector),
                 esc(&c.tool),
-                c.impact.as_str().replace('_', " ")
+                c.impact.as_str().replace('_', " "),
+                if may_also.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (may also be: {})", may_also.join(", "))
+                }
             );
             for w in &c.witnesses {
                 let context = w
@@ -125,6 +137,15 @@ impl Diff {
             let _ = writeln!(out, "unknown: {}", esc(&self.unknown.join("; ")));
         }
         out
+    }
+}
+
+fn impact_of(kinds: [bool; 3]) -> Option<Impact> {
+    match kinds {
+        [false, false, false] => None,
+        [true, false, false] => Some(Impact::MorePermissive),
+        [false, true, false] => Some(Impact::LessPermissive),
+        _ => Some(Impact::Changed),
     }
 }
 
@@ -168,10 +189,10 @@ pub fn diff(old: &PolicySet, new: &PolicySet) -> Diff {
             };
             out.compared += 1;
             let c = cells(&[(old, &old_views), (new, &new_views)], &base);
-            let (mut more, mut less, mut other) = (false, false, false);
-            let mut certain = false;
+            // Kinds of differences: proved by a witness, and possible.
+            let mut proved = [false; 3];
+            let mut possible = [false; 3];
             let mut witnesses = Vec::new();
-            let mut undecided = false;
             for cell in &c.cells {
                 let (Some(a), Some(b)) = (cell.verdicts.first(), cell.verdicts.get(1)) else {
                     continue;
@@ -179,21 +200,16 @@ pub fn diff(old: &PolicySet, new: &PolicySet) -> Diff {
                 if a.action == b.action && a.approval_flows == b.approval_flows {
                     continue;
                 }
-                let kind = if b.action < a.action {
-                    0
-                } else if b.action > a.action {
-                    1
-                } else {
-                    2
+                let kind = match b.action.cmp(&a.action) {
+                    std::cmp::Ordering::Less => 0,
+                    std::cmp::Ordering::Greater => 1,
+                    std::cmp::Ordering::Equal => 2,
                 };
-                match kind {
-                    0 => more = true,
-                    1 => less = true,
-                    _ => other = true,
-                }
                 match &cell.status {
                     CellStatus::Holds(r) => {
-                        certain = true;
+                        if let Some(k) = proved.get_mut(kind) {
+                            *k = true;
+                        }
                         if witnesses.len() < 3
                             && !witnesses.iter().any(|w: &Witness| {
                                 (w.old.action, w.new.action) == (a.action, b.action)
@@ -207,29 +223,40 @@ pub fn diff(old: &PolicySet, new: &PolicySet) -> Diff {
                         }
                     }
                     CellStatus::Unknown(reasons) => {
-                        undecided = true;
+                        if let Some(k) = possible.get_mut(kind) {
+                            *k = true;
+                        }
+                        out.exact = false;
                         out.unknown.extend(reasons.iter().cloned());
                     }
                 }
             }
-            if undecided {
-                out.exact = false;
-            }
-            if !(more || less || other) {
+            let certain = proved.iter().any(|k| *k);
+            let basis = if certain { proved } else { possible };
+            let Some(impact) = impact_of(basis) else {
                 continue;
-            }
-            let impact = match (more, less, other) {
-                (true, false, false) => Impact::MorePermissive,
-                (false, true, false) => Impact::LessPermissive,
-                _ => Impact::Changed,
             };
+            let mut may_also = Vec::new();
+            if certain {
+                for (i, (p, q)) in possible.iter().zip(&proved).enumerate() {
+                    if *p && !*q {
+                        let mut one = [false; 3];
+                        if let Some(k) = one.get_mut(i) {
+                            *k = true;
+                        }
+                        may_also.extend(impact_of(one));
+                    }
+                }
+            }
+            let more_permissive = proved.first() == Some(&true) || possible.first() == Some(&true);
             out.changes.push(Change {
                 principal: principal.clone(),
                 connector: connector.clone(),
                 tool: tool.clone(),
                 impact,
-                more_permissive: more,
+                more_permissive,
                 certain,
+                may_also,
                 witnesses,
             });
         }

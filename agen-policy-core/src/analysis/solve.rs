@@ -641,7 +641,13 @@ impl<'c> Candidates<'c> {
                     .collect()
             }
         };
-        for a in addrs {
+        let extremes = [
+            IpAddr::V4(Ipv4Addr::from(0)),
+            IpAddr::V4(Ipv4Addr::from(u32::MAX)),
+            IpAddr::V6(Ipv6Addr::from(0)),
+            IpAddr::V6(Ipv6Addr::from(u128::MAX)),
+        ];
+        for a in addrs.into_iter().chain(extremes) {
             self.push(Value::String(a.to_string()));
         }
     }
@@ -687,6 +693,16 @@ impl<'c> Candidates<'c> {
     fn exactness(&self, some: &[Elem<'_>]) -> Option<String> {
         if self.truncated {
             return Some("too many or too long values to examine them all".to_owned());
+        }
+        if !self.conds.is_empty()
+            && self
+                .conds
+                .iter()
+                .all(|c| c.model.operator == Operator::InCidr)
+        {
+            // Blocks cut each family's address space into intervals whose ends (and the
+            // family's first and last address) are all candidates.
+            return None;
         }
         let mut case: Option<bool> = None;
         for c in self.conds {
