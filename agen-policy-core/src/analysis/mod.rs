@@ -459,12 +459,16 @@ fn cells(sets: &[(&PolicySet, &[View<'_>])], base: &Request) -> Cells {
     out
 }
 
+/// The base request with this context, as it reads back from its JSON text: a witness is
+/// shown as JSON, so it is checked as JSON.
 fn base_with(base: &Request, context: Map<String, Value>) -> Option<Request> {
-    Request::builder(base.user(), base.connector(), base.tool())
+    let built = Request::builder(base.user(), base.connector(), base.tool())
         .groups(base.groups().iter().cloned())
         .context_map(context)
         .build()
-        .ok()
+        .ok()?;
+    let text = serde_json::to_string(&built).ok()?;
+    Request::from_json(&text).ok()
 }
 
 /// A policy's rules as text: `agent.type matches "ChatGPT", "Claude*"`, conditions joined by

@@ -450,7 +450,7 @@ fn element(some: &[Elem<'_>], no: &[Elem<'_>], strings_only: bool) -> Found {
     candidates.push(Value::from(0));
     candidates.push(Value::Bool(true));
     candidates.push(Value::Bool(false));
-    for v in &candidates.values {
+    for v in candidates.values.iter().chain(&candidates.late) {
         if strings_only && !v.is_string() {
             continue;
         }
@@ -471,6 +471,9 @@ fn fresh(len: usize) -> String {
 struct Candidates<'c> {
     conds: &'c [Cond<'c>],
     values: Vec<Value>,
+    /// Numbers JSON text does not carry exactly (read back, they are another double): tried
+    /// last, so that witnesses are, where possible, requests that can be written down.
+    late: Vec<Value>,
     seen: HashSet<String>,
     /// Characters of the longest string value, bounded.
     longest: usize,
@@ -502,6 +505,7 @@ impl<'c> Candidates<'c> {
         Candidates {
             conds,
             values: Vec::new(),
+            late: Vec::new(),
             seen: HashSet::new(),
             longest,
             truncated,
@@ -513,8 +517,15 @@ impl<'c> Candidates<'c> {
             self.truncated = true;
             return;
         }
-        if self.seen.insert(v.to_string()) {
-            self.values.push(v);
+        let text = v.to_string();
+        let exact_in_text = !v.is_number()
+            || serde_json::from_str::<Value>(&text).is_ok_and(|back| back == v);
+        if self.seen.insert(text) {
+            if exact_in_text {
+                self.values.push(v);
+            } else {
+                self.late.push(v);
+            }
         }
     }
 
