@@ -747,3 +747,150 @@ fn directory(set: &PolicySet, views: &[View<'_>], out: &mut Vec<Finding>) {
         }
     }
 }
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+mod tests {
+    use super::*;
+
+    fn lint(policies: &str) -> Vec<(LintCode, String, String)> {
+        let doc = format!(
+            r#"{{ "connectors": [{{ "id": "gh", "tools": [{{ "name": "read" }}, {{ "name": "write" }},
+                   {{ "name": "old", "enabled": false }}] }}],
+                 "groups": [{{ "id": "eng" }}, {{ "id": "sec" }}],
+                 "users": [{{ "id": "alice", "groups": ["eng"] }}, {{ "id": "bob", "groups": ["sec", "ghost"] }}],
+                 "approval_flows": [{{ "id": "review", "steps": [{{ "groups": ["sec"] }}] }},
+                                    {{ "id": "self", "allow_self_approval": true, "steps": [{{ "users": ["alice"] }}] }}],
+                 "policies": [{policies}] }}"#
+        );
+        let set = PolicySet::from_json(&doc).unwrap();
+        set.lint()
+            .findings
+            .into_iter()
+            .map(|f| (f.code, f.path, f.message))
+            .collect()
+    }
+
+    fn has(findings: &[(LintCode, String, String)], code: LintCode, path: &str, message: &str) {
+        assert!(
+            findings
+                .iter()
+                .any(|(c, p, m)| *c == code && p == path && m == message),
+            "no {code} at {path} with {message:?} in {findings:#?}"
+        );
+    }
+
+    const READ_ALL: &str = r#"{ "id": "read", "name": "Read", "connector": "gh", "action": "allow",
+        "all_users": true, "tools": ["read", "write"] }"#;
+
+    #[test]
+    fn a_policy_for_no_one_never_applies() {
+        let f = lint(&format!(
+            r#"{READ_ALL}, {{ "id": "p", "name": "P", "connector": "gh", "action": "deny", "tools": ["read"] }}"#
+        ));
+        has(&f, LintCode::NeverApplies, "/policies/1",
+            "policy `p` applies to no one: it names no user or group and `all_users` is off");
+    }
+
+    #[test]
+    fn a_policy_of_disabled_tools_never_applies() {
+        let f = lint(&format!(
+            r#"{READ_ALL}, {{ "id": "p", "name": "P", "connector": "gh", "action": "deny", "all_users": true, "tools": ["old"] }}"#
+        ));
+        has(&f, LintCode::NeverApplies, "/policies/1/tools",
+            "policy `p` governs only disabled tools (or its connector is disabled): those are denied before any policy applies");
+    }
+
+    #[test]
+    fn contradictions_on_one_value_never_match_and_on_a_list_need_one() {
+        let f = lint(&format!(
+            r#"{READ_ALL}, {{ "id": "p", "name": "P", "connector": "gh", "action": "deny", "all_users": true,
+                "tools": ["write"], "targeting": {{ "otherwise": "none", "rules": [
+                  {{ "conditions": [ {{ "attribute": "user.id", "operator": "equals", "values": ["a"] }},
+                                    {{ "attribute": "user.id", "operator": "equals", "values": ["b"] }} ] }} ] }} }},
+              {{ "id": "q", "name": "Q", "connector": "gh", "action": "deny", "all_users": true,
+                "tools": ["write"], "targeting": {{ "otherwise": "none", "rules": [
+                  {{ "conditions": [ {{ "attribute": "x", "operator": "equals", "values": [1] }},
+                                    {{ "attribute": "x", "operator": "equals", "values": [2] }} ] }} ] }} }}"#
+        ));
+        has(&f, LintCode::RuleNeverMatches, "/policies/1/targeting/rules/0",
+            "rule 1 of policy `p` never matches: its conditions cannot all hold");
+        has(&f, LintCode::NeverApplies, "/policies/1/targeting",
+            "policy `p` never applies: no rule can match and its `otherwise` is `none`");
+        has(&f, LintCode::RuleNeedsList, "/policies/2/targeting/rules/0",
+            "rule 1 of policy `q` matches only when an attribute is a list of several values: its conditions on one attribute cannot all hold of one value");
+    }
+
+    #[test]
+    fn numbers_and_negation_are_exact() {
+        let f = lint(&format!(
+            r#"{READ_ALL}, {{ "id": "p", "name": "P", "connector": "gh", "action": "deny", "all_users": true,
+                "tools": ["write"], "targeting": {{ "rules": [
+                  {{ "conditions": [ {{ "attribute": "n", "operator": "gt", "values": [5] }},
+                                    {{ "attribute": "n", "operator": "lte", "values": [5], "negate": true }},
+                                    {{ "attribute": "n", "operator": "lt", "values": [5] }} ] }} ] }} }}"#
+        ));
+        // `n` = [6, 4]: a list, but "not lte 5" forbids the 4.
+        has(&f, LintCode::RuleNeverMatches, "/policies/1/targeting/rules/0",
+            "rule 1 of policy `p` never matches: its conditions cannot all hold");
+        has(&f, LintCode::TargetingNeverMatches, "/policies/1/targeting",
+            "no rule of policy `p` can match: it always serves its `otherwise`, `deny`");
+    }
+
+    #[test]
+    fn shadowed_duplicated_and_overridden() {
+        let f = lint(&format!(
+            r#"{READ_ALL},
+              {{ "id": "read2", "name": "Read again", "connector": "gh", "action": "allow", "all_users": true, "tools": ["read", "write"] }},
+              {{ "id": "eng-read", "name": "Eng", "connector": "gh", "action": "step_up", "groups": ["eng"], "tools": ["read"] }},
+              {{ "id": "all-deny", "name": "No", "connector": "gh", "action": "request_approval", "all_users": true,
+                 "tools": ["read"], "approval_flow": "review" }},
+              {{ "id": "agents", "name": "Agents", "connector": "gh", "action": "allow", "all_users": true, "tools": ["write"],
+                 "targeting": {{ "rules": [ {{ "conditions": [ {{ "attribute": "agent.type", "operator": "matches", "values": ["Claude*"] }} ] }} ] }} }}"#
+        ));
+        has(&f, LintCode::Duplicate, "/policies/1",
+            "policy `read2` is equivalent to `read`: same scope, tools and served actions");
+        has(&f, LintCode::Shadowed, "/policies/2",
+            "policy `eng-read` never determines a decision without evidence: wherever it applies, `all-deny` serves a more restrictive action");
+        has(&f, LintCode::OtherwiseOverrides, "/policies/4/targeting",
+            "outside its rules, policy `agents` serves `deny` (its `otherwise`) to everyone in its scope, overriding `allow` of `read`, `allow` of `read2` (for example user `someone` on `write`); set `otherwise` to `none` if it should decide only the requests its rules match");
+    }
+
+    #[test]
+    fn approvals_tools_and_directory() {
+        let f = lint(
+            r#"{ "id": "a", "name": "A", "connector": "gh", "action": "request_approval", "users": ["alice", "carol"],
+                 "groups": ["sec"], "tools": ["read"], "approval_flow": "self" },
+               { "id": "b", "name": "B", "connector": "gh", "action": "request_approval", "all_users": true, "tools": ["read"] },
+               { "id": "c", "name": "C", "connector": "gh", "action": "request_approval", "groups": ["sec"], "tools": ["read"],
+                 "approval_flow": "review" },
+               { "id": "d", "name": "D", "connector": "gh", "action": "allow", "all_users": true, "users": ["alice"], "tools": "all" }"#,
+        );
+        has(&f, LintCode::SelfApproval, "/approval_flows/1/steps/0",
+            "`alice` is the only approver of step 1 of flow `self` and may approve their own requests under policy `a`");
+        has(&f, LintCode::ApprovalWithoutFlow, "/policies/1",
+            "policy `b` can serve `request_approval` but names no approval flow: its requests can never be approved");
+        has(&f, LintCode::RequesterOnlyApprover, "/approval_flows/0/steps/0",
+            "requests of `bob` under policy `c` can never pass step 1 of flow `review`: `bob` is its only approver in the directory and self-approval is off");
+        has(&f, LintCode::BroadAllow, "/policies/3/tools",
+            "policy `d` allows every tool of `gh` to every user, tools added later included; list the tools, or separate read and write policies");
+        has(&f, LintCode::ScopeIgnored, "/policies/3/all_users",
+            "policy `d` applies to all users: its `users` and `groups` are kept but not enforced");
+        has(&f, LintCode::UserInUnknownGroup, "/users/1/groups/1",
+            "user `bob` is in group `ghost`, which the directory does not list");
+        has(&f, LintCode::UnknownUser, "/policies/0/users/1", "user `carol` is not in the document's `users`");
+        let g = lint(READ_ALL);
+        assert!(g.iter().all(|(c, ..)| *c != LintCode::UngovernedTool), "{g:#?}");
+        let h = lint(r#"{ "id": "r", "name": "R", "connector": "gh", "action": "allow", "all_users": true, "tools": ["read"] }"#);
+        has(&h, LintCode::UngovernedTool, "/connectors/0/tools/1",
+            "no policy governs `gh/write`: it is denied to everyone");
+    }
+
+    #[test]
+    fn every_code_has_a_distinct_name() {
+        let mut names: Vec<&str> = LintCode::ALL.iter().map(|c| c.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), LintCode::ALL.len());
+    }
+}
