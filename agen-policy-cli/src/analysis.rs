@@ -85,10 +85,7 @@ pub fn lint(document: &OsStr, format: Format) -> Result<Outcome, Fatal> {
         Format::Json => to_json(&lint)?,
         Format::Text => lint.to_text(&esc),
     };
-    let errors = lint
-        .findings
-        .iter()
-        .any(|f| f.severity == Severity::Error);
+    let errors = lint.findings.iter().any(|f| f.severity == Severity::Error);
     Ok(Outcome {
         stdout,
         code: u8::from(errors),
@@ -159,9 +156,8 @@ pub fn replay(args: &ReplayArgs, format: Format) -> Result<Outcome, Fatal> {
     let limits = Limits::default();
     let bytes = input::read(&args.log, limits.max_document_bytes)
         .map_err(|e| e.into_fatal("log", &args.log))?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| {
-        Fatal::Usage(format!("{} is not UTF-8 text", display_name(&args.log)))
-    })?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| Fatal::Usage(format!("{} is not UTF-8 text", display_name(&args.log))))?;
     let mut records = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {

@@ -131,7 +131,11 @@ impl Diff {
             "{} of {} user and tool pairs changed{}",
             self.changes.len(),
             self.compared,
-            if self.exact { "" } else { " (some combinations not decided)" }
+            if self.exact {
+                ""
+            } else {
+                " (some combinations not decided)"
+            }
         );
         if !self.exact {
             let _ = writeln!(out, "unknown: {}", esc(&self.unknown.join("; ")));

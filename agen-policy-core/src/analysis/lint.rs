@@ -155,7 +155,11 @@ impl Lint {
     pub fn to_text(&self, esc: &dyn Fn(&str) -> String) -> String {
         let mut out = String::new();
         for f in &self.findings {
-            let path = if f.path.is_empty() { "the root" } else { &f.path };
+            let path = if f.path.is_empty() {
+                "the root"
+            } else {
+                &f.path
+            };
             out.push_str(&format!(
                 "{}: {} at {}: {}\n",
                 f.severity.as_str(),
@@ -227,7 +231,12 @@ impl PolicySet {
                 Code::FlowCannotApprove => LintCode::FlowCannotApprove,
                 _ => continue,
             };
-            findings.push(finding(code, w.path().to_owned(), w.message().to_owned(), &[]));
+            findings.push(finding(
+                code,
+                w.path().to_owned(),
+                w.message().to_owned(),
+                &[],
+            ));
         }
         let mut dead: BTreeSet<usize> = BTreeSet::new();
         for (i, v) in views.iter().enumerate() {
@@ -357,7 +366,9 @@ fn policy_alone(set: &PolicySet, v: &View<'_>, out: &mut Vec<Finding>) -> bool {
         out.push(finding(
             LintCode::NeverApplies,
             path,
-            format!("policy `{id}` applies to no one: it names no user or group and `all_users` is off"),
+            format!(
+                "policy `{id}` applies to no one: it names no user or group and `all_users` is off"
+            ),
             &[id],
         ));
         return true;
@@ -390,7 +401,10 @@ fn policy_alone(set: &PolicySet, v: &View<'_>, out: &mut Vec<Finding>) -> bool {
             Answer::Unsat => out.push(finding(
                 LintCode::RuleNeverMatches,
                 rule_path,
-                format!("rule {} of policy `{id}` never matches: its conditions cannot all hold", r + 1),
+                format!(
+                    "rule {} of policy `{id}` never matches: its conditions cannot all hold",
+                    r + 1
+                ),
                 &[id],
             )),
             Answer::Unknown(_) => {
@@ -452,9 +466,10 @@ fn scope_within(doc: &Document, p: &Scope, q: &Scope) -> bool {
             .cloned()
             .collect::<Vec<_>>()
     };
-    p.users.iter().all(|u| {
-        q.users.contains(u) || directory_groups(u).iter().any(|g| q.groups.contains(g))
-    }) && p.groups.iter().all(|g| q.groups.contains(g))
+    p.users
+        .iter()
+        .all(|u| q.users.contains(u) || directory_groups(u).iter().any(|g| q.groups.contains(g)))
+        && p.groups.iter().all(|g| q.groups.contains(g))
 }
 
 /// `(matched, served)` alternatives of a policy: one when it has no targeting.
@@ -484,7 +499,9 @@ fn together(p: &View<'_>, a: Option<bool>, q: &View<'_>, b: Option<bool>) -> Opt
 }
 
 fn shadowed_by(doc: &Document, p: &View<'_>, q: &View<'_>) -> bool {
-    if !scope_within(doc, &p.model.scope, &q.model.scope) || !governed(doc, p).is_subset(&governed(doc, q)) {
+    if !scope_within(doc, &p.model.scope, &q.model.scope)
+        || !governed(doc, p).is_subset(&governed(doc, q))
+    {
         return false;
     }
     for (pm, pa) in alternatives(p) {
@@ -535,7 +552,10 @@ fn overrides(set: &PolicySet, views: &[View<'_>], p: &View<'_>, out: &mut Vec<Fi
     let mut overridden: Vec<(&str, Action)> = Vec::new();
     let mut example: Option<(String, String)> = None;
     for q in views {
-        if std::ptr::eq(q.model, p.model) || q.model.connector != p.model.connector || scope_empty(&q.model.scope) {
+        if std::ptr::eq(q.model, p.model)
+            || q.model.connector != p.model.connector
+            || scope_empty(&q.model.scope)
+        {
             continue;
         }
         let q_tools = governed(doc, q);
@@ -562,7 +582,11 @@ fn overrides(set: &PolicySet, views: &[View<'_>], p: &View<'_>, out: &mut Vec<Fi
                 };
                 let explanation = set.explain(&request);
                 let p_decides = explanation.decision.action == o
-                    && explanation.decision.policies.iter().any(|x| *x == *p.model.id);
+                    && explanation
+                        .decision
+                        .policies
+                        .iter()
+                        .any(|x| *x == *p.model.id);
                 let q_served = explanation
                     .policies
                     .iter()
@@ -628,7 +652,9 @@ fn both_scopes(set: &PolicySet, p: &View<'_>, q: &View<'_>, tool: &str) -> Optio
     for s in [ps, qs] {
         let holds = s.all_users
             || s.users.iter().any(|u| **u == *user)
-            || s.groups.iter().any(|g| directory.iter().chain(&groups).any(|d| **d == **g));
+            || s.groups
+                .iter()
+                .any(|g| directory.iter().chain(&groups).any(|d| **d == **g));
         if !holds {
             groups.push(s.groups.first()?.to_string());
         }
@@ -656,7 +682,10 @@ fn directory(set: &PolicySet, views: &[View<'_>], out: &mut Vec<Finding>) {
                 out.push(finding(
                     LintCode::UngovernedTool,
                     format!("/connectors/{ci}/tools/{ti}"),
-                    format!("no policy governs `{}/{}`: it is denied to everyone", c.id, t.name),
+                    format!(
+                        "no policy governs `{}/{}`: it is denied to everyone",
+                        c.id, t.name
+                    ),
                     &[],
                 ));
             }
@@ -669,7 +698,10 @@ fn directory(set: &PolicySet, views: &[View<'_>], out: &mut Vec<Finding>) {
                     out.push(finding(
                         LintCode::UserInUnknownGroup,
                         format!("/users/{ui}/groups/{gi}"),
-                        format!("user `{}` is in group `{g}`, which the directory does not list", u.id),
+                        format!(
+                            "user `{}` is in group `{g}`, which the directory does not list",
+                            u.id
+                        ),
                         &[],
                     ));
                 }
@@ -685,7 +717,12 @@ fn directory(set: &PolicySet, views: &[View<'_>], out: &mut Vec<Finding>) {
         if !approval {
             continue;
         }
-        let Some((fi, flow)) = doc.approval_flows.iter().enumerate().find(|(_, f)| &*f.id == flow_id) else {
+        let Some((fi, flow)) = doc
+            .approval_flows
+            .iter()
+            .enumerate()
+            .find(|(_, f)| &*f.id == flow_id)
+        else {
             continue;
         };
         for (si, step) in flow.steps.iter().enumerate() {
@@ -696,7 +733,9 @@ fn directory(set: &PolicySet, views: &[View<'_>], out: &mut Vec<Finding>) {
             let eligible: BTreeSet<&str> = doc
                 .users
                 .iter()
-                .filter(|u| step.users.contains(&u.id) || u.groups.iter().any(|g| step.groups.contains(g)))
+                .filter(|u| {
+                    step.users.contains(&u.id) || u.groups.iter().any(|g| step.groups.contains(g))
+                })
                 .map(|u| &*u.id)
                 .chain(step.users.iter().map(|u| &**u))
                 .collect();
@@ -749,7 +788,6 @@ fn directory(set: &PolicySet, views: &[View<'_>], out: &mut Vec<Finding>) {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
 mod tests {
     use super::*;
 
@@ -763,7 +801,7 @@ mod tests {
                                     {{ "id": "self", "allow_self_approval": true, "steps": [{{ "users": ["alice"] }}] }}],
                  "policies": [{policies}] }}"#
         );
-        let set = PolicySet::from_json(&doc).unwrap();
+        let set = PolicySet::from_json(&doc).expect("the test document loads");
         set.lint()
             .findings
             .into_iter()
@@ -788,8 +826,12 @@ mod tests {
         let f = lint(&format!(
             r#"{READ_ALL}, {{ "id": "p", "name": "P", "connector": "gh", "action": "deny", "tools": ["read"] }}"#
         ));
-        has(&f, LintCode::NeverApplies, "/policies/1",
-            "policy `p` applies to no one: it names no user or group and `all_users` is off");
+        has(
+            &f,
+            LintCode::NeverApplies,
+            "/policies/1",
+            "policy `p` applies to no one: it names no user or group and `all_users` is off",
+        );
     }
 
     #[test]
@@ -813,10 +855,18 @@ mod tests {
                   {{ "conditions": [ {{ "attribute": "x", "operator": "equals", "values": [1] }},
                                     {{ "attribute": "x", "operator": "equals", "values": [2] }} ] }} ] }} }}"#
         ));
-        has(&f, LintCode::RuleNeverMatches, "/policies/1/targeting/rules/0",
-            "rule 1 of policy `p` never matches: its conditions cannot all hold");
-        has(&f, LintCode::NeverApplies, "/policies/1/targeting",
-            "policy `p` never applies: no rule can match and its `otherwise` is `none`");
+        has(
+            &f,
+            LintCode::RuleNeverMatches,
+            "/policies/1/targeting/rules/0",
+            "rule 1 of policy `p` never matches: its conditions cannot all hold",
+        );
+        has(
+            &f,
+            LintCode::NeverApplies,
+            "/policies/1/targeting",
+            "policy `p` never applies: no rule can match and its `otherwise` is `none`",
+        );
         has(&f, LintCode::RuleNeedsList, "/policies/2/targeting/rules/0",
             "rule 1 of policy `q` matches only when an attribute is a list of several values: its conditions on one attribute cannot all hold of one value");
     }
@@ -831,10 +881,18 @@ mod tests {
                                     {{ "attribute": "n", "operator": "lt", "values": [5] }} ] }} ] }} }}"#
         ));
         // `n` = [6, 4]: a list, but "not lte 5" forbids the 4.
-        has(&f, LintCode::RuleNeverMatches, "/policies/1/targeting/rules/0",
-            "rule 1 of policy `p` never matches: its conditions cannot all hold");
-        has(&f, LintCode::TargetingNeverMatches, "/policies/1/targeting",
-            "no rule of policy `p` can match: it always serves its `otherwise`, `deny`");
+        has(
+            &f,
+            LintCode::RuleNeverMatches,
+            "/policies/1/targeting/rules/0",
+            "rule 1 of policy `p` never matches: its conditions cannot all hold",
+        );
+        has(
+            &f,
+            LintCode::TargetingNeverMatches,
+            "/policies/1/targeting",
+            "no rule of policy `p` can match: it always serves its `otherwise`, `deny`",
+        );
     }
 
     #[test]
@@ -848,8 +906,12 @@ mod tests {
               {{ "id": "agents", "name": "Agents", "connector": "gh", "action": "allow", "all_users": true, "tools": ["write"],
                  "targeting": {{ "rules": [ {{ "conditions": [ {{ "attribute": "agent.type", "operator": "matches", "values": ["Claude*"] }} ] }} ] }} }}"#
         ));
-        has(&f, LintCode::Duplicate, "/policies/1",
-            "policy `read2` is equivalent to `read`: same scope, tools and served actions");
+        has(
+            &f,
+            LintCode::Duplicate,
+            "/policies/1",
+            "policy `read2` is equivalent to `read`: same scope, tools and served actions",
+        );
         has(&f, LintCode::Shadowed, "/policies/2",
             "policy `eng-read` never determines a decision without evidence: wherever it applies, `all-deny` serves a more restrictive action");
         has(&f, LintCode::OtherwiseOverrides, "/policies/4/targeting",
@@ -874,16 +936,38 @@ mod tests {
             "requests of `bob` under policy `c` can never pass step 1 of flow `review`: `bob` is its only approver in the directory and self-approval is off");
         has(&f, LintCode::BroadAllow, "/policies/3/tools",
             "policy `d` allows every tool of `gh` to every user, tools added later included; list the tools, or separate read and write policies");
-        has(&f, LintCode::ScopeIgnored, "/policies/3/all_users",
-            "policy `d` applies to all users: its `users` and `groups` are kept but not enforced");
-        has(&f, LintCode::UserInUnknownGroup, "/users/1/groups/1",
-            "user `bob` is in group `ghost`, which the directory does not list");
-        has(&f, LintCode::UnknownUser, "/policies/0/users/1", "user `carol` is not in the document's `users`");
+        has(
+            &f,
+            LintCode::ScopeIgnored,
+            "/policies/3/all_users",
+            "policy `d` applies to all users: its `users` and `groups` are kept but not enforced",
+        );
+        has(
+            &f,
+            LintCode::UserInUnknownGroup,
+            "/users/1/groups/1",
+            "user `bob` is in group `ghost`, which the directory does not list",
+        );
+        has(
+            &f,
+            LintCode::UnknownUser,
+            "/policies/0/users/1",
+            "user `carol` is not in the document's `users`",
+        );
         let g = lint(READ_ALL);
-        assert!(g.iter().all(|(c, ..)| *c != LintCode::UngovernedTool), "{g:#?}");
-        let h = lint(r#"{ "id": "r", "name": "R", "connector": "gh", "action": "allow", "all_users": true, "tools": ["read"] }"#);
-        has(&h, LintCode::UngovernedTool, "/connectors/0/tools/1",
-            "no policy governs `gh/write`: it is denied to everyone");
+        assert!(
+            g.iter().all(|(c, ..)| *c != LintCode::UngovernedTool),
+            "{g:#?}"
+        );
+        let h = lint(
+            r#"{ "id": "r", "name": "R", "connector": "gh", "action": "allow", "all_users": true, "tools": ["read"] }"#,
+        );
+        has(
+            &h,
+            LintCode::UngovernedTool,
+            "/connectors/0/tools/1",
+            "no policy governs `gh/write`: it is denied to everyone",
+        );
     }
 
     #[test]

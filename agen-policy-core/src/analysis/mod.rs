@@ -269,7 +269,11 @@ impl Frame for RequestFrame<'_> {
 }
 
 /// The candidates of a set for a request, or the reason it is denied before any policy.
-fn candidates<'a>(views: &'a [View<'a>], set: &PolicySet, request: &Request) -> Result<Vec<&'a View<'a>>, Reason> {
+fn candidates<'a>(
+    views: &'a [View<'a>],
+    set: &PolicySet,
+    request: &Request,
+) -> Result<Vec<&'a View<'a>>, Reason> {
     set.locate(request)?;
     let subject = set.subject(request);
     let groups = set.effective_groups(&subject);
@@ -435,13 +439,13 @@ fn cells(sets: &[(&PolicySet, &[View<'_>])], base: &Request) -> Cells {
                             // INVARIANT: a witness that does not decide as reasoned is not
                             // reported as certain.
                             CellStatus::Unknown(vec![
-                                "a witness request did not decide as reasoned".to_owned()
+                                "a witness request did not decide as reasoned".to_owned(),
                             ])
                         }
                     }
-                    None => CellStatus::Unknown(vec![
-                        "a witness request could not be built".to_owned()
-                    ]),
+                    None => {
+                        CellStatus::Unknown(vec!["a witness request could not be built".to_owned()])
+                    }
                 };
                 if let CellStatus::Unknown(r) = &status {
                     out.unknown.extend(r.iter().cloned());
@@ -474,7 +478,12 @@ fn base_with(base: &Request, context: Map<String, Value>) -> Option<Request> {
 /// A policy's rules as text: `agent.type matches "ChatGPT", "Claude*"`, conditions joined by
 /// `and`, rules by `or`.
 fn rules_text(v: &View<'_>) -> String {
-    let rules = v.model.targeting.as_ref().map(|t| &t.rules[..]).unwrap_or(&[]);
+    let rules = v
+        .model
+        .targeting
+        .as_ref()
+        .map(|t| &t.rules[..])
+        .unwrap_or(&[]);
     let parts: Vec<String> = rules
         .iter()
         .map(|r| {
@@ -499,7 +508,11 @@ fn rules_text(v: &View<'_>) -> String {
 fn condition_text(c: &Condition) -> String {
     let mut s = c.attribute.to_string();
     if c.operator == Operator::Exists {
-        s.push_str(if c.negate { " does not exist" } else { " exists" });
+        s.push_str(if c.negate {
+            " does not exist"
+        } else {
+            " exists"
+        });
         return s;
     }
     if c.negate {
@@ -519,6 +532,10 @@ fn tools_of(set: &PolicySet) -> Vec<(String, String)> {
     set.document()
         .connectors
         .iter()
-        .flat_map(|c| c.tools.iter().map(|t| (c.id.to_string(), t.name.to_string())))
+        .flat_map(|c| {
+            c.tools
+                .iter()
+                .map(|t| (c.id.to_string(), t.name.to_string()))
+        })
         .collect()
 }

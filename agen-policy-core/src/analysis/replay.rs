@@ -41,9 +41,8 @@ pub struct ReplayRecord {
 impl ReplayRecord {
     /// Parses one line of a decision log; a line that is not a record is `invalid_request`.
     pub fn from_json_line(line: &str) -> Result<ReplayRecord, RequestError> {
-        serde_json::from_str(line.trim_start_matches('\u{feff}')).map_err(|e| {
-            RequestError::new("", format!("not a decision record: {e}"))
-        })
+        serde_json::from_str(line.trim_start_matches('\u{feff}'))
+            .map_err(|e| RequestError::new("", format!("not a decision record: {e}")))
     }
 }
 
@@ -109,13 +108,19 @@ impl Replay {
                 "{}#{}{} {} on {}/{}: {} -> {}{}",
                 if t.certain { "" } else { "may: " },
                 t.index + 1,
-                t.id.as_deref().map(|i| format!(" ({})", esc(i))).unwrap_or_default(),
+                t.id.as_deref()
+                    .map(|i| format!(" ({})", esc(i)))
+                    .unwrap_or_default(),
                 esc(&t.user),
                 esc(&t.connector),
                 esc(&t.tool),
                 t.old,
                 esc(&t.new.short()),
-                if t.context_logged { "" } else { " (context not logged)" }
+                if t.context_logged {
+                    ""
+                } else {
+                    " (context not logged)"
+                }
             );
         }
         for (i, reason) in &self.invalid {
@@ -182,8 +187,7 @@ pub fn replay(set: &PolicySet, records: &[ReplayRecord]) -> Replay {
         });
     }
     let loosening = |t: &Transition| t.new.action.index() as isize - t.old.index() as isize;
-    out.transitions
-        .sort_by(|a, b| (loosening(a), a.index).cmp(&(loosening(b), b.index)));
+    out.transitions.sort_by_key(|t| (loosening(t), t.index));
     for t in &out.transitions {
         match out.summary.last_mut() {
             Some(s) if s.from == t.old && s.to == t.new.action => s.count += 1,

@@ -323,10 +323,7 @@ impl<'a> Search<'_, 'a> {
             let saved = self.state.clone();
             let mut dead = false;
             for atom in alternative {
-                self.state
-                    .entry(atom.attribute)
-                    .or_default()
-                    .add(atom.fact);
+                self.state.entry(atom.attribute).or_default().add(atom.fact);
             }
             for atom in alternative {
                 if let Some(req) = self.state.get(atom.attribute) {
@@ -378,10 +375,7 @@ fn check(kind: Kind, req: &Requirements<'_>) -> AttrAnswer {
     if req.conflict {
         return AttrAnswer::Unsat;
     }
-    let strings = matches!(
-        kind,
-        Kind::OneString | Kind::OptString | Kind::StringList
-    );
+    let strings = matches!(kind, Kind::OneString | Kind::OptString | Kind::StringList);
     let always_present = matches!(kind, Kind::OneString | Kind::StringList);
     if req.present == Some(false) {
         return if always_present || !req.some.is_empty() {
@@ -442,7 +436,7 @@ fn element(some: &[Elem<'_>], no: &[Elem<'_>], strings_only: bool) -> Found {
     let mut candidates = Candidates::new(&conds);
     let longest = candidates.longest;
     for e in some.iter().chain(no) {
-        candidates.from_condition(e.cond, longest);
+        candidates.add_condition(e.cond, longest);
     }
     for len in 0..=longest + 1 {
         candidates.push(Value::String(fresh(len)));
@@ -518,8 +512,8 @@ impl<'c> Candidates<'c> {
             return;
         }
         let text = v.to_string();
-        let exact_in_text = !v.is_number()
-            || serde_json::from_str::<Value>(&text).is_ok_and(|back| back == v);
+        let exact_in_text =
+            !v.is_number() || serde_json::from_str::<Value>(&text).is_ok_and(|back| back == v);
         if self.seen.insert(text) {
             if exact_in_text {
                 self.values.push(v);
@@ -529,7 +523,7 @@ impl<'c> Candidates<'c> {
         }
     }
 
-    fn from_condition(&mut self, c: Cond<'_>, longest: usize) {
+    fn add_condition(&mut self, c: Cond<'_>, longest: usize) {
         let op = c.model.operator;
         for v in &c.model.values {
             match (op, v) {
@@ -577,7 +571,10 @@ impl<'c> Candidates<'c> {
                         }
                     }
                 }
-                (Operator::SemverEq | Operator::SemverLt | Operator::SemverGt, Value::String(s)) => {
+                (
+                    Operator::SemverEq | Operator::SemverLt | Operator::SemverGt,
+                    Value::String(s),
+                ) => {
                     self.push(v.clone());
                     self.versions(s);
                 }
@@ -637,19 +634,29 @@ impl<'c> Candidates<'c> {
         let addrs: Vec<IpAddr> = match block {
             Block::V4 { network, mask } => {
                 let last = network | !mask;
-                [Some(network), Some(last), network.checked_sub(1), last.checked_add(1)]
-                    .into_iter()
-                    .flatten()
-                    .map(|a| IpAddr::V4(Ipv4Addr::from(a)))
-                    .collect()
+                [
+                    Some(network),
+                    Some(last),
+                    network.checked_sub(1),
+                    last.checked_add(1),
+                ]
+                .into_iter()
+                .flatten()
+                .map(|a| IpAddr::V4(Ipv4Addr::from(a)))
+                .collect()
             }
             Block::V6 { network, mask } => {
                 let last = network | !mask;
-                [Some(network), Some(last), network.checked_sub(1), last.checked_add(1)]
-                    .into_iter()
-                    .flatten()
-                    .map(|a| IpAddr::V6(Ipv6Addr::from(a)))
-                    .collect()
+                [
+                    Some(network),
+                    Some(last),
+                    network.checked_sub(1),
+                    last.checked_add(1),
+                ]
+                .into_iter()
+                .flatten()
+                .map(|a| IpAddr::V6(Ipv6Addr::from(a)))
+                .collect()
             }
         };
         let extremes = [
@@ -724,8 +731,8 @@ impl<'c> Candidates<'c> {
                 | Operator::StartsWith
                 | Operator::EndsWith
                 | Operator::Contains => {
-                    let strings = op != Operator::Equals
-                        || c.model.values.iter().any(Value::is_string);
+                    let strings =
+                        op != Operator::Equals || c.model.values.iter().any(Value::is_string);
                     if strings {
                         if case.is_some_and(|x| x != c.model.ignore_case) {
                             return Some(
@@ -761,11 +768,8 @@ fn finite(e: &Elem<'_>) -> bool {
     match e.cond.model.operator {
         Operator::Equals => true,
         Operator::Matches => e.cond.model.values.iter().all(|v| {
-            v.as_str().is_some_and(|p| {
-                glob_tokens(p)
-                    .iter()
-                    .all(|t| matches!(t, Token::Char(_)))
-            })
+            v.as_str()
+                .is_some_and(|p| glob_tokens(p).iter().all(|t| matches!(t, Token::Char(_))))
         }),
         _ => false,
     }
