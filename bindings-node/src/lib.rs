@@ -22,6 +22,7 @@ use napi::bindgen_prelude::{
 use napi::{Env, JsValue, Result, ValueType};
 use napi_derive::napi;
 
+mod analysis;
 mod convert;
 mod testfiles;
 

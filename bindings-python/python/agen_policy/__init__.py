@@ -40,6 +40,8 @@ from ._native import (
     Validation,
     __version__,
     arguments_digest,
+    diff,
+    replay,
     validate,
 )
 from ._testing import FileReport, TestFailure, TestReport, run_tests
@@ -81,8 +83,10 @@ __all__ = [
     "arguments_digest",
     "check",
     "current_identity",
+    "diff",
     "enforce",
     "guard",
+    "replay",
     "run_tests",
     "validate",
 ]
