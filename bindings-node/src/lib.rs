@@ -26,6 +26,8 @@ mod analysis;
 mod convert;
 mod testfiles;
 
+pub use analysis::{diff, replay};
+
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -54,9 +54,13 @@ pub(crate) fn replay<'py>(
             let line = if let Ok(s) = item.cast::<PyString>() {
                 s.to_str()?.to_owned()
             } else {
-                convert::json_value(&item, limits.max_request_bytes, limits.max_context_depth + 1)
-                    .map_err(|f| f.into_pyerr(py, Some(index)))?
-                    .to_string()
+                convert::json_value(
+                    &item,
+                    limits.max_request_bytes,
+                    limits.max_context_depth + 1,
+                )
+                .map_err(|f| f.into_pyerr(py, Some(index)))?
+                .to_string()
             };
             let record = core::ReplayRecord::from_json_line(&line)
                 .map_err(|e| Failure::from(e).into_pyerr(py, Some(index)))?;

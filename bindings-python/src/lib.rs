@@ -172,7 +172,9 @@ impl PolicySet {
         tool: &str,
         user: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        boundary(py, || analysis::access(py, &self.inner, connector, tool, user))
+        boundary(py, || {
+            analysis::access(py, &self.inner, connector, tool, user)
+        })
     }
 
     /// Decides whether ``user`` may call ``tool`` of ``connector``.
