@@ -25,8 +25,8 @@ use crate::show::{escaped, escaped_lines};
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success (for validate: no errors, warnings alone are fine)
-  1  the policy document is invalid, a test failed, lint found an error,
-     or diff --fail-on-new-access found a more permissive decision
+  1  the policy document is invalid, or a test failed; for lint: an error finding;
+     for diff --fail-on-new-access: a more permissive decision
   2  usage error: bad flags or an invalid request
   3  an input file cannot be read";
 

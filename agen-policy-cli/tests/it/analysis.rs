@@ -190,3 +190,22 @@ fn replay_reports_transitions_loosening_first() {
     assert_eq!(run.code, 2);
     assert!(run.error().starts_with("line 1 of "), "{}", run.stderr);
 }
+
+#[test]
+fn help_documents_the_analysis_exit_codes() {
+    for args in [
+        &["lint", "--help"][..],
+        &["diff", "--help"],
+        &["access", "--help"],
+        &["replay", "--help"],
+    ] {
+        let run = agen(args);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(run.stdout.contains("for lint: an error finding"), "{run:?}");
+        assert!(
+            run.stdout
+                .contains("for diff --fail-on-new-access: a more permissive decision"),
+            "{run:?}"
+        );
+    }
+}
