@@ -616,6 +616,8 @@ def entry_points(acme: PolicySet) -> dict[type, dict[str, Callable[[], object]]]
             "grant": lambda: acme.grant({}),
             "check_approver": lambda: acme.check_approver({}, "bob", 1),
             "eligible_approvers": lambda: acme.eligible_approvers({}),
+            "lint": lambda: acme.lint(),
+            "access": lambda: acme.access("github", "delete_repository"),
             "__reduce__": lambda: acme.__reduce__(),
             **{
                 name: (lambda name=name: getattr(acme, name)("u", "c", "t"))  # type: ignore[misc]
@@ -651,6 +653,8 @@ def entry_points(acme: PolicySet) -> dict[type, dict[str, Callable[[], object]]]
             "validate": lambda: agen_policy.validate(DOC),
             "blocked_outcome": lambda: blocked_outcome("deny"),
             "arguments_digest": lambda: agen_policy.arguments_digest({}),
+            "diff": lambda: agen_policy.diff(acme, acme),
+            "replay": lambda: agen_policy.replay(acme, []),
             "_run_tests": lambda: agen_policy._native._run_tests("/nonexistent"),
         },
     }
