@@ -3,8 +3,8 @@
 # or $AGEN_PY_VENV), installs the package with pip (built by maturin from the Rust sources)
 # and pytest and mypy from PyPI, then runs the tests (the shared conformance vectors
 # included), `mypy --strict` on the tests and the Python examples, and `stubtest` on the
-# package's stubs. Exits non-zero on any failure. Needs the Rust toolchain and Python >= 3.11
-# ($PYTHON, default python3).
+# package's stubs, then the framework adapters (test-adapters.sh). Exits non-zero on any
+# failure. Needs the Rust toolchain and Python >= 3.11 ($PYTHON, default python3).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(dirname "$here")"
@@ -34,9 +34,11 @@ pip=("$venv/bin/python" -m pip --disable-pip-version-check --quiet)
 echo "installed agen-policy in $((SECONDS - start)) s"
 
 cd "$here"
-"$venv/bin/python" -m pytest tests
-"$venv/bin/python" -m mypy --strict tests "$repo/examples/python"
+"$venv/bin/python" -m pytest tests --ignore=tests/adapters
+"$venv/bin/python" -m mypy --strict --exclude tests/adapters tests "$repo/examples/python/guard_tools.py"
 # The hand-written stubs must match what the extension module really exports (but for the test
 # hooks of this build).
 "$venv/bin/python" -m mypy.stubtest agen_policy --allowlist tests/stubtest-allowlist.txt
 echo "python package: tests and mypy --strict passed in $((SECONDS - start)) s"
+# The framework adapters, against the frameworks installed from the registries.
+"$here/test-adapters.sh"

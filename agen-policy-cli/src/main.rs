@@ -6,6 +6,7 @@
 
 mod analysis;
 mod input;
+mod serve;
 mod show;
 mod testfile;
 
@@ -86,6 +87,8 @@ enum Command {
     /// Decide the requests of a decision log again under a policy document.
     #[command(after_help = EXIT_CODES)]
     Replay(analysis::ReplayArgs),
+    /// Serve the Policies page, its admin API and the AuthZEN decision API for a document.
+    Serve(serve::ServeArgs),
 }
 
 /// A document and one request, given either as flags or as a JSON request file.
@@ -251,6 +254,7 @@ fn run(cli: &Cli) -> Result<Outcome, Fatal> {
         Command::Access(args) => analysis::access(args, cli.format),
         Command::Diff(args) => analysis::diff(args, cli.format),
         Command::Replay(args) => analysis::replay(args, cli.format),
+        Command::Serve(args) => serve::run(args).map(|()| Outcome::success(String::new())),
     }
 }
 

@@ -435,7 +435,7 @@ impl PolicySet {
         check_now(now)?;
         let decision = self.evaluate(request);
         if decision.action() != Action::RequestApproval
-            || !decision.approval_flows().contains(&flow)
+            || !decision.approval_flows().any(|f| f == flow)
         {
             return Err(ApprovalError::new(
                 ApprovalCode::NotRequested,

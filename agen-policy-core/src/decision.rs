@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use crate::evidence::StepUpRequirement;
+use crate::set::PolicySet;
 
 /// What the host does with the tool call, from least to most restrictive.
 ///
@@ -133,53 +134,40 @@ impl fmt::Display for Reason {
 
 /// The answer to one request.
 ///
-/// It borrows the ids of its policies and approval flows from the [`PolicySet`](crate::PolicySet)
-/// that made it, so making one does not allocate for up to four determining policies and two
-/// approval flows. [`Decision::to_owned_decision`] detaches it from the set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// It refers to its policies and approval flows by their indices in the
+/// [`PolicySet`](crate::PolicySet) that made it, and reads their ids from the set when asked, so
+/// a decision is small (it is returned by value on the hot path) and making one does not
+/// allocate for up to four determining policies and two approval flows.
+/// [`Decision::to_owned_decision`] detaches it from the set.
+#[derive(Clone)]
 pub struct Decision<'s> {
+    set: &'s PolicySet,
     action: Action,
     reason: Reason,
-    policies: SmallVec<[&'s str; 4]>,
-    approval_flows: SmallVec<[&'s str; 2]>,
-    satisfied: SmallVec<[&'s str; 2]>,
-    step_up: SmallVec<[&'s StepUpRequirement; 1]>,
-    version: &'s str,
-    /// The same policies and flows as indices into the set's document, for bindings that
-    /// exchange decisions as numbers.
-    #[serde(skip)]
-    indices: Indices,
-}
-
-/// A decision's policies, flows and satisfied policies as indices into the document's lists.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Indices {
+    /// Determining policies, as indices into the set's compiled policies (in id order).
     policies: SmallVec<[u32; 4]>,
+    /// Approval flows, as indices into the set's sorted flow ids.
     approval_flows: SmallVec<[u32; 2]>,
+    /// Satisfied candidates, as indices into the set's compiled policies (in id order).
     satisfied: SmallVec<[u32; 2]>,
 }
 
 impl<'s> Decision<'s> {
-    pub(crate) fn without_policy(reason: Reason, version: &'s str) -> Self {
+    pub(crate) fn without_policy(set: &'s PolicySet, reason: Reason) -> Self {
         Decision {
+            set,
             action: Action::Deny,
             reason,
             policies: SmallVec::new(),
             approval_flows: SmallVec::new(),
             satisfied: SmallVec::new(),
-            step_up: SmallVec::new(),
-            version,
-            indices: Indices::default(),
         }
     }
 
-    pub(crate) fn push_satisfied(&mut self, id: &'s str, index: u32) {
-        self.satisfied.push(id);
-        self.indices.satisfied.push(index);
-    }
-
-    pub(crate) fn push_step_up(&mut self, requirement: &'s StepUpRequirement) {
-        self.step_up.push(requirement);
+    /// Records a satisfied candidate: `pi` indexes the set's compiled policies, and the caller
+    /// has checked that it and its document policy exist.
+    pub(crate) fn push_satisfied(&mut self, pi: u32) {
+        self.satisfied.push(pi);
     }
 
     /// Makes this a `deny` that names no policy: an internal inconsistency fails closed.
@@ -189,8 +177,6 @@ impl<'s> Decision<'s> {
         self.policies.clear();
         self.approval_flows.clear();
         self.satisfied.clear();
-        self.step_up.clear();
-        self.indices = Indices::default();
     }
 
     pub(crate) fn set_reason(&mut self, reason: Reason) {
@@ -203,33 +189,14 @@ impl<'s> Decision<'s> {
         self.reason = Reason::Policy;
     }
 
-    pub(crate) fn push_policy(&mut self, id: &'s str, index: u32) {
-        self.policies.push(id);
-        self.indices.policies.push(index);
+    /// Records a determining policy (checked by the caller, as for `push_satisfied`).
+    pub(crate) fn push_policy(&mut self, pi: u32) {
+        self.policies.push(pi);
     }
 
-    pub(crate) fn push_approval_flow(&mut self, id: &'s str, index: u32) {
-        self.approval_flows.push(id);
-        self.indices.approval_flows.push(index);
-    }
-
-    #[cfg(test)]
-    pub(crate) fn from_policies(
-        action: Action,
-        policies: SmallVec<[&'s str; 4]>,
-        approval_flows: SmallVec<[&'s str; 2]>,
-        version: &'s str,
-    ) -> Self {
-        Decision {
-            action,
-            reason: Reason::Policy,
-            policies,
-            approval_flows,
-            satisfied: SmallVec::new(),
-            step_up: SmallVec::new(),
-            version,
-            indices: Indices::default(),
-        }
+    /// Records an approval flow: `f` indexes the set's sorted flow ids (checked by the caller).
+    pub(crate) fn push_approval_flow(&mut self, f: u32) {
+        self.approval_flows.push(f);
     }
 
     /// The action.
@@ -249,49 +216,61 @@ impl<'s> Decision<'s> {
 
     /// Ids of the determining policies (those that served the action), in byte order;
     /// empty unless the reason is [`Reason::Policy`].
-    pub fn policies(&self) -> &[&'s str] {
-        &self.policies
+    pub fn policies(&self) -> impl ExactSizeIterator<Item = &'s str> + Clone + '_ {
+        let set = self.set;
+        self.policies.iter().map(move |&pi| set.policy_id(pi))
     }
 
     /// For [`Action::RequestApproval`], the distinct approval flows of the determining policies,
     /// in byte order; empty otherwise.
-    pub fn approval_flows(&self) -> &[&'s str] {
-        &self.approval_flows
+    pub fn approval_flows(&self) -> impl ExactSizeIterator<Item = &'s str> + Clone + '_ {
+        let set = self.set;
+        self.approval_flows.iter().map(move |&f| set.flow_id(f))
     }
 
     /// Ids of the candidates whose served `step_up` or `request_approval` the request's
     /// evidence satisfied (SPEC §7.3), in byte order, whatever the decision.
-    pub fn satisfied(&self) -> &[&'s str] {
-        &self.satisfied
+    pub fn satisfied(&self) -> impl ExactSizeIterator<Item = &'s str> + Clone + '_ {
+        let set = self.set;
+        self.satisfied.iter().map(move |&pi| set.policy_id(pi))
     }
 
     /// For [`Action::StepUp`], the effective requirement of each determining policy, by policy
     /// id; empty otherwise.
-    pub fn step_up(&self) -> &[&'s StepUpRequirement] {
-        &self.step_up
+    pub fn step_up(&self) -> impl Iterator<Item = &'s StepUpRequirement> + Clone + '_ {
+        let set = self.set;
+        let policies: &[u32] = if self.action == Action::StepUp {
+            &self.policies
+        } else {
+            &[]
+        };
+        policies.iter().filter_map(move |&pi| set.step_up_of(pi))
     }
 
     /// [`Decision::policies`] as indices into the set's
     /// [`document().policies`](crate::PolicySet::document), in the same order: for bindings that
     /// exchange decisions as numbers rather than strings.
-    pub fn policy_indices(&self) -> &[u32] {
-        &self.indices.policies
+    pub fn policy_indices(&self) -> impl ExactSizeIterator<Item = u32> + Clone + '_ {
+        let set = self.set;
+        self.policies.iter().map(move |&pi| set.policy_source(pi))
     }
 
     /// [`Decision::approval_flows`] as indices into the document's `approval_flows`.
-    pub fn approval_flow_indices(&self) -> &[u32] {
-        &self.indices.approval_flows
+    pub fn approval_flow_indices(&self) -> impl ExactSizeIterator<Item = u32> + Clone + '_ {
+        let set = self.set;
+        self.approval_flows.iter().map(move |&f| set.flow_source(f))
     }
 
     /// [`Decision::satisfied`] as indices into the document's `policies`.
-    pub fn satisfied_indices(&self) -> &[u32] {
-        &self.indices.satisfied
+    pub fn satisfied_indices(&self) -> impl ExactSizeIterator<Item = u32> + Clone + '_ {
+        let set = self.set;
+        self.satisfied.iter().map(move |&pi| set.policy_source(pi))
     }
 
     /// The version of the policy set that made the decision: the SHA-256 of its document, in
     /// hex (see [`PolicySet::version`](crate::PolicySet::version)).
     pub fn version(&self) -> &'s str {
-        self.version
+        self.set.version()
     }
 
     /// A copy that owns its strings and outlives the policy set.
@@ -299,16 +278,78 @@ impl<'s> Decision<'s> {
         OwnedDecision {
             action: self.action,
             reason: self.reason,
-            policies: self.policies.iter().map(|p| (*p).to_owned()).collect(),
-            approval_flows: self
-                .approval_flows
-                .iter()
-                .map(|f| (*f).to_owned())
-                .collect(),
-            satisfied: self.satisfied.iter().map(|p| (*p).to_owned()).collect(),
-            step_up: self.step_up.iter().map(|r| (*r).clone()).collect(),
-            version: self.version.to_owned(),
+            policies: self.policies().map(str::to_owned).collect(),
+            approval_flows: self.approval_flows().map(str::to_owned).collect(),
+            satisfied: self.satisfied().map(str::to_owned).collect(),
+            step_up: self.step_up().cloned().collect(),
+            version: self.version().to_owned(),
         }
+    }
+}
+
+impl PartialEq for Decision<'_> {
+    /// Equal when they say the same: action, reason, policies, flows, satisfied candidates and
+    /// version (two sets of one document make equal decisions).
+    fn eq(&self, other: &Self) -> bool {
+        self.action == other.action
+            && self.reason == other.reason
+            && self.version() == other.version()
+            && self.policies().eq(other.policies())
+            && self.approval_flows().eq(other.approval_flows())
+            && self.satisfied().eq(other.satisfied())
+    }
+}
+
+impl Eq for Decision<'_> {}
+
+impl fmt::Debug for Decision<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decision")
+            .field("action", &self.action)
+            .field("reason", &self.reason)
+            .field("policies", &List(self.policies()))
+            .field("approval_flows", &List(self.approval_flows()))
+            .field("satisfied", &List(self.satisfied()))
+            .field("step_up", &List(self.step_up()))
+            .field("version", &self.version())
+            .finish()
+    }
+}
+
+impl Serialize for Decision<'_> {
+    /// The same members as [`OwnedDecision`].
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Decision", 7)?;
+        s.serialize_field("action", &self.action)?;
+        s.serialize_field("reason", &self.reason)?;
+        s.serialize_field("policies", &List(self.policies()))?;
+        s.serialize_field("approval_flows", &List(self.approval_flows()))?;
+        s.serialize_field("satisfied", &List(self.satisfied()))?;
+        s.serialize_field("step_up", &List(self.step_up()))?;
+        s.serialize_field("version", self.version())?;
+        s.end()
+    }
+}
+
+/// An iterator shown as a list (for `Debug` and `Serialize`).
+struct List<I>(I);
+
+impl<I: Iterator + Clone> fmt::Debug for List<I>
+where
+    I::Item: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.clone()).finish()
+    }
+}
+
+impl<I: Iterator + Clone> Serialize for List<I>
+where
+    I::Item: Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.clone())
     }
 }
 
@@ -319,8 +360,8 @@ impl fmt::Display for Decision<'_> {
             f,
             self.action,
             self.reason,
-            &self.policies,
-            &self.approval_flows,
+            self.policies(),
+            self.approval_flows(),
         )
     }
 }
@@ -359,8 +400,8 @@ impl fmt::Display for OwnedDecision {
             f,
             self.action,
             self.reason,
-            &self.policies,
-            &self.approval_flows,
+            self.policies.iter(),
+            self.approval_flows.iter(),
         )
     }
 }
@@ -369,24 +410,27 @@ fn write_decision_line<S: AsRef<str>>(
     f: &mut fmt::Formatter<'_>,
     action: Action,
     reason: Reason,
-    policies: &[S],
-    flows: &[S],
+    policies: impl ExactSizeIterator<Item = S>,
+    flows: impl ExactSizeIterator<Item = S>,
 ) -> fmt::Result {
     write!(f, "{action} ({reason}")?;
-    if !policies.is_empty() {
+    if policies.len() > 0 {
         f.write_str(": ")?;
         write_list(f, policies)?;
     }
     f.write_str(")")?;
-    if !flows.is_empty() {
+    if flows.len() > 0 {
         f.write_str(" via approval flow ")?;
         write_list(f, flows)?;
     }
     Ok(())
 }
 
-fn write_list<S: AsRef<str>>(f: &mut fmt::Formatter<'_>, items: &[S]) -> fmt::Result {
-    for (i, item) in items.iter().enumerate() {
+fn write_list<S: AsRef<str>>(
+    f: &mut fmt::Formatter<'_>,
+    items: impl Iterator<Item = S>,
+) -> fmt::Result {
+    for (i, item) in items.enumerate() {
         if i > 0 {
             f.write_str(", ")?;
         }
@@ -423,19 +467,33 @@ mod tests {
 
     #[test]
     fn display_is_one_line() {
-        let d = Decision::from_policies(
-            Action::RequestApproval,
-            SmallVec::from_slice(&["a", "b"]),
-            SmallVec::from_slice(&["review"]),
-            "v1",
-        );
+        let mut d = OwnedDecision {
+            action: Action::RequestApproval,
+            reason: Reason::Policy,
+            policies: vec!["a".into(), "b".into()],
+            approval_flows: vec!["review".into()],
+            satisfied: vec![],
+            step_up: vec![],
+            version: "v1".into(),
+        };
         assert_eq!(
             d.to_string(),
             "request_approval (policy: a, b) via approval flow review"
         );
-        assert_eq!(
-            Decision::without_policy(Reason::NoPolicy, "v1").to_string(),
-            "deny (no_policy)"
+        d.action = Action::Deny;
+        d.reason = Reason::NoPolicy;
+        d.policies.clear();
+        d.approval_flows.clear();
+        assert_eq!(d.to_string(), "deny (no_policy)");
+    }
+
+    #[test]
+    fn a_decision_stays_small() {
+        // Returned by value on every evaluation: its size is part of the hot path's cost.
+        assert!(
+            std::mem::size_of::<Decision<'_>>() <= 88,
+            "{}",
+            std::mem::size_of::<Decision<'_>>()
         );
     }
 }

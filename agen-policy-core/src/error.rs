@@ -41,6 +41,8 @@ pub enum Code {
     FlowCannotApprove,
     /// A request the engine cannot decide on ([`RequestError`]); never a document problem.
     InvalidRequest,
+    /// An edit of the administration API names a policy the document does not have.
+    UnknownPolicy,
 }
 
 impl Code {
@@ -63,6 +65,7 @@ impl Code {
             Code::GovernsNothing => "governs_nothing",
             Code::FlowCannotApprove => "flow_cannot_approve",
             Code::InvalidRequest => "invalid_request",
+            Code::UnknownPolicy => "unknown_policy",
         }
     }
 

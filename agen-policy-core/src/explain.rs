@@ -108,10 +108,10 @@ impl PolicySet {
         // Once per explanation, not per policy: the cost stays linear in the policies listed.
         let groups = self.effective_groups(&subject);
         // Both in id order (byte order): the determining policies are found by binary search.
-        let determining_ids: &[&str] = if decision.reason() == Reason::Policy {
-            decision.policies()
+        let determining_ids: Vec<&str> = if decision.reason() == Reason::Policy {
+            decision.policies().collect()
         } else {
-            &[]
+            Vec::new()
         };
         let connector_policies = self.connector_policies(request.connector());
         let mut policies = Vec::with_capacity(connector_policies.len());

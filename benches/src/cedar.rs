@@ -400,8 +400,8 @@ impl Outcome {
     pub fn of_engine(d: &Decision<'_>) -> Outcome {
         Outcome {
             action: d.action(),
-            policies: d.policies().iter().map(|s| s.to_string()).collect(),
-            flows: d.approval_flows().iter().map(|s| s.to_string()).collect(),
+            policies: d.policies().map(str::to_owned).collect(),
+            flows: d.approval_flows().map(str::to_owned).collect(),
         }
     }
 
@@ -502,7 +502,10 @@ impl Pair {
         for (path, spec) in &workload.named {
             let d = self.engine.evaluate(&spec.to_request());
             let (action, reason, policies) = path.expected();
-            if d.action() != action || d.reason() != reason || d.policies() != policies {
+            if d.action() != action
+                || d.reason() != reason
+                || !d.policies().eq(policies.iter().copied())
+            {
                 return Err(format!(
                     "the {} request does not take its path: {d}",
                     path.name()

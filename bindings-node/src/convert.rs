@@ -121,10 +121,10 @@ impl From<&core::Decision<'_>> for Decision {
         Decision {
             action: d.action().into(),
             reason: d.reason().into(),
-            policies: d.policies().iter().map(|p| (*p).to_owned()).collect(),
-            approval_flows: d.approval_flows().iter().map(|f| (*f).to_owned()).collect(),
-            satisfied: d.satisfied().iter().map(|p| (*p).to_owned()).collect(),
-            step_up: d.step_up().iter().map(|r| (*r).into()).collect(),
+            policies: d.policies().map(str::to_owned).collect(),
+            approval_flows: d.approval_flows().map(str::to_owned).collect(),
+            satisfied: d.satisfied().map(str::to_owned).collect(),
+            step_up: d.step_up().map(Into::into).collect(),
             allowed: d.allowed(),
             version: d.version().to_owned(),
         }
@@ -983,8 +983,8 @@ impl Encoded {
             && out.indices(decision.policy_indices())
             && out.indices(decision.approval_flow_indices())
             && out.indices(decision.satisfied_indices())
-            && out.u32(decision.step_up().len())
-            && decision.step_up().iter().all(|r| {
+            && out.u32(decision.step_up().count())
+            && decision.step_up().all(|r| {
                 out.u32(r.policy_index() as usize)
                     && out.u32(usize::try_from(r.max_age()).unwrap_or(usize::MAX))
                     && out.ids(r.acr_values(), &self.acr_values)
@@ -1010,8 +1010,8 @@ impl Writer<'_> {
         }
     }
 
-    fn indices(&mut self, indices: &[u32]) -> bool {
-        self.u32(indices.len()) && indices.iter().all(|&i| self.u32(i as usize))
+    fn indices(&mut self, mut indices: impl ExactSizeIterator<Item = u32>) -> bool {
+        self.u32(indices.len()) && indices.all(|i| self.u32(i as usize))
     }
 
     fn ids<S: AsRef<str>>(&mut self, ids: &[S], index: &FxHashMap<Box<str>, u32>) -> bool {

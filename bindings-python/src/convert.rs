@@ -1293,7 +1293,7 @@ pub(crate) fn decision(
         policies: str_tuple(py, d.policies())?.unbind(),
         approval_flows: str_tuple(py, d.approval_flows())?.unbind(),
         satisfied: str_tuple(py, d.satisfied())?.unbind(),
-        step_up: d.step_up().iter().map(|r| (*r).clone()).collect(),
+        step_up: d.step_up().cloned().collect(),
         version: version.clone_ref(py),
     })
 }
@@ -1316,12 +1316,13 @@ pub(crate) fn owned_decision(py: Python<'_>, d: &core::OwnedDecision) -> PyResul
 
 pub(crate) fn str_tuple<'py, S: AsRef<str>>(
     py: Python<'py>,
-    items: &[S],
+    items: impl IntoIterator<Item = S, IntoIter: ExactSizeIterator>,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    if items.is_empty() {
+    let items = items.into_iter();
+    if items.len() == 0 {
         return Ok(PyTuple::empty(py));
     }
-    PyTuple::new(py, items.iter().map(|s| PyString::new(py, s.as_ref())))
+    PyTuple::new(py, items.map(|s| PyString::new(py, s.as_ref())))
 }
 
 /// The strings of a tuple built by [`str_tuple`].

@@ -23,34 +23,27 @@ pub(crate) struct DecisionCache {
     entries: Mutex<FxHashMap<DecisionKey, Py<Decision>>>,
 }
 
-/// A decision's identity: its action and reason, and where its strings live. The strings
-/// belong to the policy set, which never changes, so equal addresses mean equal strings.
+/// A decision's identity: its action and reason, and the indices of its policies, flows and
+/// satisfied policies in the set's document. The set never changes, so equal indices mean
+/// equal ids (and equal step-up requirements, which follow from the policies).
 #[derive(PartialEq, Eq, Hash)]
 struct DecisionKey {
     action: core::Action,
     reason: core::Reason,
-    policies: SmallVec<[(usize, usize); 4]>,
-    approval_flows: SmallVec<[(usize, usize); 2]>,
-    satisfied: SmallVec<[(usize, usize); 2]>,
-    step_up: SmallVec<[usize; 1]>,
+    policies: SmallVec<[u32; 4]>,
+    approval_flows: SmallVec<[u32; 2]>,
+    satisfied: SmallVec<[u32; 2]>,
 }
 
 impl DecisionKey {
     #[inline]
     fn of(d: &core::Decision<'_>) -> Self {
-        let place = |s: &&str| (s.as_ptr() as usize, s.len());
         DecisionKey {
             action: d.action(),
             reason: d.reason(),
-            policies: d.policies().iter().map(place).collect(),
-            approval_flows: d.approval_flows().iter().map(place).collect(),
-            satisfied: d.satisfied().iter().map(place).collect(),
-            // A requirement lives in the set too: its address names it.
-            step_up: d
-                .step_up()
-                .iter()
-                .map(|r| std::ptr::from_ref::<core::StepUpRequirement>(r) as usize)
-                .collect(),
+            policies: d.policy_indices().collect(),
+            approval_flows: d.approval_flow_indices().collect(),
+            satisfied: d.satisfied_indices().collect(),
         }
     }
 }
@@ -111,7 +104,7 @@ pub(crate) struct Decision {
 }
 
 impl Decision {
-    fn owned(&self, py: Python<'_>) -> PyResult<core::OwnedDecision> {
+    pub(crate) fn owned(&self, py: Python<'_>) -> PyResult<core::OwnedDecision> {
         Ok(core::OwnedDecision {
             action: self.action,
             reason: self.reason,

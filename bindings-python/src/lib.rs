@@ -12,6 +12,7 @@ mod decision;
 mod explain;
 #[cfg(feature = "test-hooks")]
 mod hooks;
+mod log;
 mod problem;
 mod testfile;
 
@@ -849,13 +850,72 @@ fn arguments_digest(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<String
     boundary(py, || approval::arguments_digest(py, value))
 }
 
+/// The text a framework adapter gives the model when a call with this decision's ``action``
+/// did not run (``guard::Blocked::model_message``): it names the tool, never the policies.
+/// ``None`` for ``allow``.
+#[pyfunction]
+fn refusal_message(
+    py: Python<'_>,
+    action: &Bound<'_, PyAny>,
+    connector: &Bound<'_, PyAny>,
+    tool: &Bound<'_, PyAny>,
+) -> PyResult<Option<String>> {
+    boundary(py, || {
+        let action = log::action(py, action)?;
+        let connector = convert::str_argument(connector, "connector")?;
+        let tool = convert::str_argument(tool, "tool")?;
+        Ok(core::guard::Blocked::of(action).map(|b| b.model_message(connector, tool)))
+    })
+}
+
+/// One decision log record (``log::DecisionRecord``) as one line of JSON, its members in the
+/// core's order; ``agen_policy.decision_record`` reads it into a dict.
+#[pyfunction]
+#[pyo3(signature = (
+    decision, *, id, time, user, connector, tool, groups=None, tool_call_id=None,
+    arguments_digest=None, arguments=None
+))]
+#[allow(clippy::too_many_arguments)]
+fn _decision_record_line(
+    py: Python<'_>,
+    decision: &Bound<'_, PyAny>,
+    id: &Bound<'_, PyAny>,
+    time: &Bound<'_, PyAny>,
+    user: &Bound<'_, PyAny>,
+    connector: &Bound<'_, PyAny>,
+    tool: &Bound<'_, PyAny>,
+    groups: Option<&Bound<'_, PyAny>>,
+    tool_call_id: Option<&Bound<'_, PyAny>>,
+    arguments_digest: Option<&Bound<'_, PyAny>>,
+    arguments: Option<&Bound<'_, PyAny>>,
+) -> PyResult<String> {
+    boundary(py, || {
+        log::record_line(
+            py,
+            &log::RecordArgs {
+                decision,
+                id,
+                time,
+                user,
+                connector,
+                tool,
+                groups,
+                tool_call_id,
+                arguments_digest,
+                arguments,
+            },
+        )
+    })
+}
+
 /// The native core of ``agen_policy``; import ``agen_policy`` instead.
 #[pymodule(name = "_native")]
 mod native {
     #[pymodule_export]
     use super::{
-        arguments_digest, blocked_outcome, validate, ConditionTrace, Decision, Engine, Explanation,
-        PolicySet, PolicyTrace, Problem, RuleTrace, Validation,
+        _decision_record_line, arguments_digest, blocked_outcome, refusal_message, validate,
+        ConditionTrace, Decision, Engine, Explanation, PolicySet, PolicyTrace, Problem, RuleTrace,
+        Validation,
     };
 
     #[pymodule_export]

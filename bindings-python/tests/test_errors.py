@@ -515,6 +515,14 @@ WRONG: list[tuple[str, Callable[[], object], type[PolicyError]]] = [
     ("Problem(negative line)", lambda: Problem("c", "", "m", -1, 1), ArgumentError),
     ("blocked_outcome(int)", lambda: blocked_outcome(3), ArgumentError),  # type: ignore[arg-type]
     ("blocked_outcome(unknown)", lambda: blocked_outcome("maybe"), ArgumentError),
+    (
+        "refusal_message(unknown)",
+        lambda: agen_policy.refusal_message("maybe", "c", "t"),
+        ArgumentError,
+    ),
+    ("decision_record(not a decision)", lambda: agen_policy.decision_record(
+        "allow", id="d", time=0, user="u", connector="c", tool="t"  # type: ignore[arg-type]
+    ), ArgumentError),
     ("check(int policies)", lambda: check(3, user="u", connector="c", tool="t"), ArgumentError),  # type: ignore[arg-type]
     ("check(callable of None)", lambda: check(lambda: None, user="u", connector="c", tool="t"), ArgumentError),  # type: ignore[arg-type, return-value]
     ("guard(int policies)", lambda: guard(3, connector="c"), ArgumentError),  # type: ignore[arg-type]
@@ -655,6 +663,15 @@ def entry_points(acme: PolicySet) -> dict[type, dict[str, Callable[[], object]]]
             "arguments_digest": lambda: agen_policy.arguments_digest({}),
             "diff": lambda: agen_policy.diff(acme, acme),
             "replay": lambda: agen_policy.replay(acme, []),
+            "refusal_message": lambda: agen_policy.refusal_message("deny", "github", "x"),
+            "_decision_record_line": lambda: agen_policy.decision_record(
+                acme.evaluate("alice", "github", "x"),
+                id="d1",
+                time=0,
+                user="alice",
+                connector="github",
+                tool="x",
+            ),
             "_run_tests": lambda: agen_policy._native._run_tests("/nonexistent"),
         },
     }

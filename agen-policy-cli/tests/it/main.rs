@@ -7,6 +7,7 @@ mod escaping;
 mod eval;
 mod evidence;
 mod limits;
+mod serve;
 mod test_command;
 mod validate;
 

@@ -164,8 +164,8 @@ impl Verdict {
         Verdict {
             action: d.action(),
             reason: d.reason(),
-            policies: d.policies().iter().map(|p| (*p).to_owned()).collect(),
-            approval_flows: d.approval_flows().iter().map(|p| (*p).to_owned()).collect(),
+            policies: d.policies().map(str::to_owned).collect(),
+            approval_flows: d.approval_flows().map(str::to_owned).collect(),
         }
     }
 

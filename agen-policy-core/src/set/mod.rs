@@ -31,7 +31,7 @@ mod version;
 /// }"#)?;
 /// let decision = set.evaluate(&Request::new("alice", "github", "delete_repository")?);
 /// assert_eq!(decision.action(), Action::RequestApproval);
-/// assert_eq!(decision.policies(), ["p"]);
+/// assert!(decision.policies().eq(["p"]));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
@@ -167,6 +167,43 @@ impl PolicySet {
         &self.version
     }
 
+    // What a decision reads back from its indices. `decide` checks each index before it
+    // records it, so these lookups do not miss; were one to, it reads as empty, never as
+    // another policy.
+
+    /// The id of compiled policy `pi`.
+    pub(crate) fn policy_id(&self, pi: u32) -> &str {
+        self.policies
+            .get(pi as usize)
+            .and_then(|p| self.document.policies.get(p.source as usize))
+            .map_or("", |p| &*p.id)
+    }
+
+    /// The index in `document.policies` of compiled policy `pi`.
+    pub(crate) fn policy_source(&self, pi: u32) -> u32 {
+        self.policies
+            .get(pi as usize)
+            .map_or(u32::MAX, |p| p.source)
+    }
+
+    /// The effective step-up requirement of compiled policy `pi`, if it has one.
+    pub(crate) fn step_up_of(&self, pi: u32) -> Option<&StepUpRequirement> {
+        self.policies.get(pi as usize)?.step_up.as_deref()
+    }
+
+    /// The id of flow `f` (an index into the sorted `flows`).
+    pub(crate) fn flow_id(&self, f: u32) -> &str {
+        self.flows.get(f as usize).map_or("", |id| id)
+    }
+
+    /// The index in `document.approval_flows` of flow `f`.
+    pub(crate) fn flow_source(&self, f: u32) -> u32 {
+        self.flow_sources
+            .get(f as usize)
+            .copied()
+            .unwrap_or(u32::MAX)
+    }
+
     /// The warnings found while loading.
     pub fn warnings(&self) -> &[Problem] {
         &self.warnings
@@ -176,7 +213,7 @@ impl PolicySet {
     /// 8 groups allocates nothing unless more than 16 policies are candidates.
     pub fn evaluate<'s>(&'s self, request: &Request) -> Decision<'s> {
         // Built in place and filled by reference: the hot path moves no buffers around.
-        let mut decision = Decision::without_policy(Reason::NoPolicy, &self.version);
+        let mut decision = Decision::without_policy(self, Reason::NoPolicy);
         match self.locate(request) {
             Err(reason) => decision.set_reason(reason),
             Ok((connector, tool)) => {
@@ -341,11 +378,11 @@ impl PolicySet {
             if let (Some(a @ (Action::StepUp | Action::RequestApproval)), Some(now)) = (action, now)
             {
                 if self.satisfies(p, a, request, now) {
-                    let Some(source) = self.document.policies.get(p.source as usize) else {
+                    if self.document.policies.get(p.source as usize).is_none() {
                         decision.fail_closed();
                         return;
-                    };
-                    decision.push_satisfied(&source.id, p.source);
+                    }
+                    decision.push_satisfied(pi);
                     action = Some(Action::Allow);
                 }
             }
@@ -362,42 +399,38 @@ impl PolicySet {
             if a != Some(best) {
                 continue;
             }
-            let Some((p, source)) = self
+            let Some(p) = self
                 .policies
                 .get(pi as usize)
-                .and_then(|p| Some((p, self.document.policies.get(p.source as usize)?)))
+                .filter(|p| self.document.policies.get(p.source as usize).is_some())
             else {
                 decision.fail_closed();
                 return;
             };
-            decision.push_policy(&source.id, p.source);
+            decision.push_policy(pi);
             match best {
                 Action::RequestApproval => {
                     if let Some(f) = p.flow {
                         flows.push(f);
                     }
                 }
-                Action::StepUp => match &p.step_up {
-                    Some(requirement) => decision.push_step_up(requirement),
-                    None => {
+                Action::StepUp => {
+                    if p.step_up.is_none() {
                         decision.fail_closed();
                         return;
                     }
-                },
+                }
                 Action::Allow | Action::Deny => {}
             }
         }
         flows.sort_unstable();
         flows.dedup();
         for &f in &flows {
-            let (Some(id), Some(&source)) = (
-                self.flows.get(f as usize),
-                self.flow_sources.get(f as usize),
-            ) else {
+            if self.flows.get(f as usize).is_none() || self.flow_sources.get(f as usize).is_none() {
                 decision.fail_closed();
                 return;
-            };
-            decision.push_approval_flow(id, source);
+            }
+            decision.push_approval_flow(f);
         }
         decision.set_action(best);
     }
@@ -548,7 +581,7 @@ mod tests {
             (decision.action(), decision.reason()),
             (Action::Deny, Reason::Internal)
         );
-        assert!(decision.policies().is_empty());
+        assert_eq!(decision.policies().len(), 0);
     }
 
     #[test]

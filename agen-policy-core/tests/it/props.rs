@@ -55,12 +55,11 @@ fn decision(d: &EngineDecision<'_>) -> Decision {
     Decision {
         action: d.action().as_str().to_owned(),
         reason: d.reason().as_str().to_owned(),
-        policies: d.policies().iter().map(|p| (*p).to_owned()).collect(),
-        approval_flows: d.approval_flows().iter().map(|f| (*f).to_owned()).collect(),
-        satisfied: d.satisfied().iter().map(|p| (*p).to_owned()).collect(),
+        policies: d.policies().map(str::to_owned).collect(),
+        approval_flows: d.approval_flows().map(str::to_owned).collect(),
+        satisfied: d.satisfied().map(str::to_owned).collect(),
         step_up: d
             .step_up()
-            .iter()
             .map(|r| serde_json::to_value(r).expect("serializable"))
             .collect(),
     }
@@ -91,21 +90,23 @@ proptest! {
             let engine = set.evaluate(&request);
             // The indices bindings exchange name the same policies and flows as the ids.
             let document = set.document();
-            let named = |indices: &[u32], ids: &[&str], kind: &str| -> Result<(), TestCaseError> {
-                let by_index: Vec<&str> = indices
+            let named = |indices: &[u32], ids: &[String], kind: &str| -> Result<(), TestCaseError> {
+                let by_index: Vec<String> = indices
                     .iter()
                     .map(|&i| match kind {
                         "flow" => document.approval_flows.get(i as usize).map(|f| &*f.id),
                         _ => document.policies.get(i as usize).map(|p| &*p.id),
                     })
-                    .map(|id| id.unwrap_or("<out of range>"))
+                    .map(|id| id.unwrap_or("<out of range>").to_owned())
                     .collect();
                 prop_assert_eq!(by_index, ids.to_vec());
                 Ok(())
             };
-            named(engine.policy_indices(), engine.policies(), "policy")?;
-            named(engine.approval_flow_indices(), engine.approval_flows(), "flow")?;
-            named(engine.satisfied_indices(), engine.satisfied(), "policy")?;
+            let list = |ids: &mut dyn Iterator<Item = u32>| ids.collect::<Vec<u32>>();
+            let strs = |ids: &mut dyn Iterator<Item = &str>| ids.map(str::to_owned).collect::<Vec<String>>();
+            named(&list(&mut engine.policy_indices()), &strs(&mut engine.policies()), "policy")?;
+            named(&list(&mut engine.approval_flow_indices()), &strs(&mut engine.approval_flows()), "flow")?;
+            named(&list(&mut engine.satisfied_indices()), &strs(&mut engine.satisfied()), "policy")?;
             prop_assert_eq!(
                 Action::ALL.get(engine.action().index()).copied(),
                 Some(engine.action())

@@ -41,12 +41,14 @@ from ._native import (
     __version__,
     arguments_digest,
     diff,
+    refusal_message,
     replay,
     validate,
 )
 from ._testing import FileReport, TestFailure, TestReport, run_tests
 from ._types import Action, Reason
 from .approvals import SqliteApprovalStore
+from .decision_log import JsonlDecisionLog, decision_record
 from .guard import Identity, acting_for, check, current_identity, enforce, guard
 
 __all__ = [
@@ -62,6 +64,7 @@ __all__ = [
     "Explanation",
     "FileReport",
     "Identity",
+    "JsonlDecisionLog",
     "NotFoundError",
     "PolicyError",
     "PolicyFileError",
@@ -83,9 +86,11 @@ __all__ = [
     "arguments_digest",
     "check",
     "current_identity",
+    "decision_record",
     "diff",
     "enforce",
     "guard",
+    "refusal_message",
     "replay",
     "run_tests",
     "validate",

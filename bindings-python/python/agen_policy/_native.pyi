@@ -357,3 +357,22 @@ def blocked_outcome(action: str) -> tuple[str, str] | None:
 
 # Test hooks (`_panic_for_tests`, `_panic_in_next_boundary`, `PolicySet._probe_*`) exist only in
 # a build with the `test-hooks` feature, and have no stubs.
+
+def refusal_message(action: str, connector: str, tool: str) -> str | None:
+    """The text a model reads when a call with this ``action`` did not run
+    (``guard::Blocked::model_message``); ``None`` for ``allow``."""
+
+def _decision_record_line(
+    decision: Decision,
+    *,
+    id: str,
+    time: int | datetime.datetime,
+    user: str,
+    connector: str,
+    tool: str,
+    groups: list[str] | tuple[str, ...] | set[str] | frozenset[str] | None = None,
+    tool_call_id: str | None = None,
+    arguments_digest: str | None = None,
+    arguments: Any = None,
+) -> str:
+    """One decision log record (``log::DecisionRecord``) as one line of JSON."""

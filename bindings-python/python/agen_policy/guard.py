@@ -38,6 +38,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 
 from ._errors import _BLOCKED, ArgumentError, RequestError, ToolDenied
 from ._native import Decision, Engine, PolicySet, arguments_digest
+from .decision_log import DecisionCallback, decision_record, new_decision_id, now_millis
 
 __all__ = ["Identity", "acting_for", "current_identity", "check", "enforce", "guard"]
 
@@ -203,6 +204,7 @@ def check(
     auth: Mapping[str, Any] | None = None,
     grants: list[dict[str, Any]] | tuple[dict[str, Any], ...] | None = None,
     arguments: str | None = None,
+    on_decision: DecisionCallback | None = None,
 ) -> Decision:
     """Evaluates one tool call and returns the decision if it is ``allow``; raises otherwise.
 
@@ -214,6 +216,10 @@ def check(
 
     A blocked call's error carries the request decided (``request``, a dict for
     ``PolicySet.open_approval``); ``now`` is the host's clock as in :func:`acting_for`.
+
+    ``on_decision``, when given, receives the decision's log record (:func:`decision_record`,
+    with a fresh id and the host's clock) before the call is let through or blocked; an error
+    it raises propagates, so the tool does not run.
     """
     source = _policy_set(policies)
     call_groups: Any
@@ -240,6 +246,19 @@ def check(
     decision = source.evaluate(
         user, connector, tool, groups=call_groups, context=call_context, **evidence
     )
+    if on_decision is not None:
+        on_decision(
+            decision_record(
+                decision,
+                id=new_decision_id(),
+                time=now_millis(),
+                user=user,
+                connector=connector,
+                tool=tool,
+                groups=list(call_groups or ()),
+                arguments_digest=arguments,
+            )
+        )
     if decision.allowed:
         return decision
     request: dict[str, Any] = {"user": user, "connector": connector, "tool": tool}
@@ -257,6 +276,7 @@ def guard(
     connector: str,
     tool: str | None = None,
     bind_arguments: bool = False,
+    on_decision: DecisionCallback | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Wraps a tool so that every call is checked (:func:`check`) before the tool runs.
 
@@ -269,6 +289,8 @@ def guard(
     parameter name, defaults left out) as the request's ``arguments``, so a grant bound to
     other arguments does not let it run. Arguments that do not fit the signature raise
     ``ArgumentError``; values without a JSON form raise ``RequestError``.
+
+    ``on_decision`` receives each call's decision log record, as in :func:`check`.
 
     >>> @guard(policies, connector="github")              # doctest: +SKIP
     ... def delete_repository(name: str) -> None: ...
@@ -296,14 +318,26 @@ def guard(
 
             @functools.wraps(fn)
             async def guarded_async(*args: P.args, **kwargs: P.kwargs) -> Any:
-                check(policies, connector=connector, tool=name, arguments=digest(args, kwargs))
+                check(
+                policies,
+                connector=connector,
+                tool=name,
+                arguments=digest(args, kwargs),
+                on_decision=on_decision,
+            )
                 return await fn(*args, **kwargs)
 
             return cast(Callable[P, R], guarded_async)
 
         @functools.wraps(fn)
         def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
-            check(policies, connector=connector, tool=name, arguments=digest(args, kwargs))
+            check(
+                policies,
+                connector=connector,
+                tool=name,
+                arguments=digest(args, kwargs),
+                on_decision=on_decision,
+            )
             return fn(*args, **kwargs)
 
         return guarded

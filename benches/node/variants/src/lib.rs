@@ -23,8 +23,8 @@ impl From<core::Decision<'_>> for Decision {
         Decision {
             action: d.action().as_str().to_owned(),
             reason: d.reason().as_str().to_owned(),
-            policies: d.policies().iter().map(|p| (*p).to_owned()).collect(),
-            approval_flows: d.approval_flows().iter().map(|f| (*f).to_owned()).collect(),
+            policies: d.policies().map(str::to_owned).collect(),
+            approval_flows: d.approval_flows().map(str::to_owned).collect(),
             allowed: d.allowed(),
         }
     }
@@ -151,8 +151,8 @@ impl Variants {
         Ok(DecisionObject {
             action: d.action(),
             reason: d.reason(),
-            policies: d.policies().iter().map(|p| (*p).to_owned()).collect(),
-            approval_flows: d.approval_flows().iter().map(|f| (*f).to_owned()).collect(),
+            policies: d.policies().map(str::to_owned).collect(),
+            approval_flows: d.approval_flows().map(str::to_owned).collect(),
         })
     }
 
@@ -173,8 +173,7 @@ impl Variants {
         let mut words = vec![action as u32, reason as u32, d.policies().len() as u32];
         words.extend(
             d.policies()
-                .iter()
-                .map(|p| self.ids.get(*p).copied().unwrap_or(0)),
+                .map(|p| self.ids.get(p).copied().unwrap_or(0)),
         );
         for (slot, word) in out.chunks_exact_mut(4).zip(words) {
             slot.copy_from_slice(&word.to_le_bytes());
