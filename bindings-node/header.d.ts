@@ -497,3 +497,129 @@ export declare class FileSource {
   start(): this
   stop(): void
 }
+
+/** A decision without its version, as the analyses compare decisions (docs/analysis.md). */
+export interface Verdict {
+  action: Action
+  reason: Reason
+  policies: string[]
+  approval_flows: string[]
+}
+
+/** One lint finding. */
+export interface LintFinding {
+  severity: 'error' | 'security_warning' | 'warning' | 'suggestion'
+  /** A stable code, e.g. `shadowed`. */
+  code: string
+  /** A JSON Pointer to what it is about. */
+  path: string
+  message: string
+  /** The policies it concerns, the one at `path` first. */
+  policies: string[]
+}
+
+/** `PolicySet.lint()`: findings, most severe first. */
+export interface LintReport {
+  findings: LintFinding[]
+}
+
+/** Who an access review or a diff entry is about. */
+export type AnalysisPrincipal =
+  | { kind: 'user'; id: string }
+  | { kind: 'group'; id: string; user: string }
+  | { kind: 'anyone'; user: string }
+
+/** Whether one targeted policy's rules match. */
+export interface AccessTerm {
+  policy: string
+  matches: boolean
+  rules: string
+}
+
+/** One decision of an access review and the contexts that get it. */
+export interface AccessPiece extends Verdict {
+  /** Alternatives (ORed) of terms (ANDed); one empty alternative: always. */
+  when: AccessTerm[][]
+  /** `false`: the piece "may" exist (undecided combinations only). */
+  certain: boolean
+  example?: Record<string, unknown>
+}
+
+/** One principal's decision on the tool, piece by piece. */
+export interface PrincipalAccess {
+  principal: AnalysisPrincipal
+  user: string
+  groups: string[]
+  pieces: AccessPiece[]
+  exact: boolean
+  unknown: string[]
+}
+
+/** `PolicySet.access(connector, tool, user?)`. */
+export interface AccessReview {
+  connector: string
+  tool: string
+  principals: PrincipalAccess[]
+}
+
+/** A request two sets decide differently. */
+export interface DiffWitness {
+  request: Record<string, unknown>
+  old: Verdict
+  new: Verdict
+}
+
+/** One principal's changed decisions on one tool. */
+export interface PolicyChange {
+  principal: AnalysisPrincipal
+  connector: string
+  tool: string
+  impact: 'more_permissive' | 'less_permissive' | 'changed'
+  more_permissive: boolean
+  certain: boolean
+  may_also: Array<'more_permissive' | 'less_permissive' | 'changed'>
+  witnesses: DiffWitness[]
+}
+
+/** `diff(older, newer)`. */
+export interface PolicyDiff {
+  compared: number
+  changes: PolicyChange[]
+  exact: boolean
+  unknown: string[]
+}
+
+/** What `replay` reads of a decision log record; other members are ignored. */
+export interface DecisionLogRecord {
+  id?: string
+  user: string
+  groups?: string[]
+  connector: string
+  tool: string
+  action: Action
+  satisfied?: string[]
+  /** The request's context, when the host logged it. */
+  context?: Record<string, unknown>
+  [member: string]: unknown
+}
+
+/** One logged decision the new document decides differently. */
+export interface ReplayTransition {
+  index: number
+  id?: string
+  user: string
+  connector: string
+  tool: string
+  old: Action
+  new: Verdict
+  context_logged: boolean
+  certain: boolean
+}
+
+/** `replay(policies, records)`. */
+export interface ReplayReport {
+  records: number
+  invalid: Array<[number, string]>
+  transitions: ReplayTransition[]
+  summary: Array<{ from: Action; to: Action; count: number }>
+}

@@ -10,7 +10,7 @@ const { closeSync, openSync, writeSync } = require('node:fs')
 
 const native = require('./agen-policy.node')
 
-const { PolicySet, Explanation, validate, blockedOutcome, runTests, argumentsDigest, refusalMessage } = native
+const { PolicySet, Explanation, validate, blockedOutcome, runTests, argumentsDigest, refusalMessage, diff, replay } = native
 
 // --- Errors ---------------------------------------------------------------------------------
 //
@@ -1039,6 +1039,8 @@ module.exports = {
   validate,
   runTests,
   argumentsDigest,
+  diff,
+  replay,
   MemoryApprovalStore,
   PolicyError,
   DocumentError,

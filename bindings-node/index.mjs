@@ -8,6 +8,8 @@ export const {
   validate,
   runTests,
   argumentsDigest,
+  diff,
+  replay,
   MemoryApprovalStore,
   PolicyError,
   DocumentError,

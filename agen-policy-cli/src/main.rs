@@ -4,6 +4,7 @@
 //! Every decision is the core's: this binary reads inputs, hands them to `agen-policy-core`
 //! and prints what it answers.
 
+mod analysis;
 mod input;
 mod serve;
 mod show;
@@ -25,7 +26,8 @@ use crate::show::{escaped, escaped_lines};
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success (for validate: no errors, warnings alone are fine)
-  1  the policy document is invalid, or a test failed
+  1  the policy document is invalid, or a test failed; for lint: an error finding;
+     for diff --fail-on-new-access: a more permissive decision
   2  usage error: bad flags or an invalid request
   3  an input file cannot be read";
 
@@ -42,7 +44,7 @@ struct Cli {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
+pub(crate) enum Format {
     Text,
     Json,
 }
@@ -68,6 +70,23 @@ enum Command {
         #[arg(required = true, value_name = "FILE_OR_DIR")]
         paths: Vec<PathBuf>,
     },
+    /// List findings about a policy document: policies that never apply, shadowed or
+    /// duplicated policies, tools no policy governs, approvals that cannot happen.
+    #[command(after_help = EXIT_CODES)]
+    Lint {
+        /// The policy document, at most 64 MiB (`-` reads standard input).
+        document: OsString,
+    },
+    /// Show who gets what on one tool, as a function of the request's context.
+    #[command(after_help = EXIT_CODES)]
+    Access(analysis::AccessArgs),
+    /// Compare two policy documents: per user and tool, what a change makes more or less
+    /// permissive, with a request that shows it.
+    #[command(after_help = EXIT_CODES)]
+    Diff(analysis::DiffArgs),
+    /// Decide the requests of a decision log again under a policy document.
+    #[command(after_help = EXIT_CODES)]
+    Replay(analysis::ReplayArgs),
     /// Serve the Policies page, its admin API and the AuthZEN decision API for a document.
     Serve(serve::ServeArgs),
 }
@@ -169,7 +188,7 @@ impl Fatal {
 }
 
 /// What a command prints on standard output, and its exit code.
-struct Outcome {
+pub(crate) struct Outcome {
     stdout: String,
     code: u8,
 }
@@ -231,6 +250,10 @@ fn run(cli: &Cli) -> Result<Outcome, Fatal> {
         Command::Eval(args) => eval(args, cli.format),
         Command::Explain(args) => explain(args, cli.format),
         Command::Test { paths } => test(paths, cli.format),
+        Command::Lint { document } => analysis::lint(document, cli.format),
+        Command::Access(args) => analysis::access(args, cli.format),
+        Command::Diff(args) => analysis::diff(args, cli.format),
+        Command::Replay(args) => analysis::replay(args, cli.format),
         Command::Serve(args) => serve::run(args).map(|()| Outcome::success(String::new())),
     }
 }
@@ -495,7 +518,7 @@ pub fn counted(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn to_json<T: Serialize>(value: &T) -> Result<String, Fatal> {
+pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<String, Fatal> {
     // The core's types always serialize; should one ever not, it is reported, not a panic.
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Fatal::Usage(format!("cannot render the output as JSON: {e}")))?;

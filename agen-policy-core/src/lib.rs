@@ -53,6 +53,7 @@
 )]
 
 pub mod admin;
+pub mod analysis;
 pub mod approval;
 mod condition;
 mod decision;
@@ -72,6 +73,7 @@ mod request;
 mod set;
 pub mod testfile;
 
+pub use analysis::{diff, replay, Diff, Impact, Lint, LintCode, Replay, ReplayRecord, Severity};
 pub use approval::{ApprovalCode, ApprovalError, ApprovalOp, ApprovalState, ApprovalStatus};
 pub use condition::Outcome;
 pub use decision::{Action, Decision, OwnedDecision, Reason};

@@ -22,8 +22,11 @@ use napi::bindgen_prelude::{
 use napi::{Env, JsValue, Result, ValueType};
 use napi_derive::napi;
 
+mod analysis;
 mod convert;
 mod testfiles;
+
+pub use analysis::{diff, replay};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -5,6 +5,7 @@
 //! `__repr__`, constructors) runs its body inside `boundary`, so a panic never crosses into
 //! Python as anything but `agen_policy.PolicyError`.
 
+mod analysis;
 mod approval;
 mod convert;
 mod decision;
@@ -154,6 +155,27 @@ impl PolicySet {
     /// The document as loaded, with every default filled in, as a new ``dict``.
     fn document<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         boundary(py, || convert::serialized(py, self.inner.document()))
+    }
+
+    /// Lint findings about the document (``docs/analysis.md``): ``{"findings": [...]}``, each
+    /// with ``severity``, ``code``, ``path``, ``message`` and ``policies``, most severe first.
+    fn lint<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        boundary(py, || analysis::lint(py, &self.inner))
+    }
+
+    /// The access review of ``connector``'s ``tool``: for each directory user (or only
+    /// ``user``), each named group and anyone else, the decision as pieces of the context.
+    #[pyo3(signature = (connector, tool, user=None))]
+    fn access<'py>(
+        &self,
+        py: Python<'py>,
+        connector: &str,
+        tool: &str,
+        user: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        boundary(py, || {
+            analysis::access(py, &self.inner, connector, tool, user)
+        })
     }
 
     /// Decides whether ``user`` may call ``tool`` of ``connector``.
@@ -898,6 +920,9 @@ mod native {
 
     #[pymodule_export]
     use super::testfile::_run_tests;
+
+    #[pymodule_export]
+    use super::analysis::{diff, replay};
 
     #[cfg(feature = "test-hooks")]
     #[pymodule_export]

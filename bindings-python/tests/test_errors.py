@@ -624,6 +624,8 @@ def entry_points(acme: PolicySet) -> dict[type, dict[str, Callable[[], object]]]
             "grant": lambda: acme.grant({}),
             "check_approver": lambda: acme.check_approver({}, "bob", 1),
             "eligible_approvers": lambda: acme.eligible_approvers({}),
+            "lint": lambda: acme.lint(),
+            "access": lambda: acme.access("github", "delete_repository"),
             "__reduce__": lambda: acme.__reduce__(),
             **{
                 name: (lambda name=name: getattr(acme, name)("u", "c", "t"))  # type: ignore[misc]
@@ -659,6 +661,8 @@ def entry_points(acme: PolicySet) -> dict[type, dict[str, Callable[[], object]]]
             "validate": lambda: agen_policy.validate(DOC),
             "blocked_outcome": lambda: blocked_outcome("deny"),
             "arguments_digest": lambda: agen_policy.arguments_digest({}),
+            "diff": lambda: agen_policy.diff(acme, acme),
+            "replay": lambda: agen_policy.replay(acme, []),
             "refusal_message": lambda: agen_policy.refusal_message("deny", "github", "x"),
             "_decision_record_line": lambda: agen_policy.decision_record(
                 acme.evaluate("alice", "github", "x"),

@@ -1,6 +1,7 @@
 //! Integration tests of the `agen-policy` binary: each runs the built command and checks its
 //! output and exit code.
 
+mod analysis;
 mod errors;
 mod escaping;
 mod eval;

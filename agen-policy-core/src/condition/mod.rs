@@ -115,7 +115,7 @@ impl CompiledCondition {
 
 impl Test {
     /// Tests one attribute value: `None` when the operator cannot compare it (it is dropped).
-    fn test(&self, s: Scalar<'_>) -> Option<bool> {
+    pub(crate) fn test(&self, s: Scalar<'_>) -> Option<bool> {
         match (self, s) {
             (Test::Exists, _) => Some(true),
             (Test::Equals(set), s) => Some(set.contains(s)),

@@ -491,6 +491,11 @@ impl PolicySet {
         }
     }
 
+    /// The attribute a condition's index names.
+    pub(crate) fn attribute(&self, index: u32) -> Option<&Attribute> {
+        self.attributes.get(index as usize)
+    }
+
     pub(crate) fn condition(&self, c: &CompiledCondition, subject: &Subject<'_>) -> Outcome {
         c.evaluate(self.resolve(c.attribute, subject))
     }

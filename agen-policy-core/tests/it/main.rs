@@ -1,6 +1,7 @@
 //! Integration tests of `agen-policy-core`: one binary, one module per concern.
 
 mod alloc;
+mod analysis;
 mod conformance;
 mod evidence;
 mod generators;

@@ -40,7 +40,9 @@ from ._native import (
     Validation,
     __version__,
     arguments_digest,
+    diff,
     refusal_message,
+    replay,
     validate,
 )
 from ._testing import FileReport, TestFailure, TestReport, run_tests
@@ -92,9 +94,11 @@ __all__ = [
     "check",
     "current_identity",
     "decision_record",
+    "diff",
     "enforce",
     "guard",
     "refusal_message",
+    "replay",
     "run_tests",
     "validate",
 ]

@@ -2,6 +2,7 @@
 
 import datetime
 import os
+from collections.abc import Iterable
 from typing import Any, final
 
 from ._types import Action, Reason
@@ -120,6 +121,8 @@ class PolicySet:
     @property
     def warnings(self) -> tuple[Problem, ...]:
         """The warnings found while loading."""
+    def lint(self) -> dict[str, Any]: ...
+    def access(self, connector: str, tool: str, user: str | None = None) -> dict[str, Any]: ...
     def document(self) -> dict[str, Any]:
         """The document as loaded, every default filled in, as a new ``dict``."""
     def evaluate(
@@ -340,6 +343,8 @@ class ConditionTrace:
 def validate(document: dict[str, Any] | _JsonText) -> Validation:
     """Validates a document without raising for its content."""
 
+def diff(old: PolicySet, new: PolicySet) -> dict[str, Any]: ...
+def replay(policies: PolicySet, records: Iterable[dict[str, Any] | str]) -> dict[str, Any]: ...
 def arguments_digest(value: Any) -> str:
     """The lowercase hex SHA-256 of the RFC 8785 canonical JSON of ``value`` (SPEC §8.5)."""
 
