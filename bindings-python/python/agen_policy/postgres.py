@@ -27,26 +27,19 @@ connects.
 
 from __future__ import annotations
 
-import datetime
-import random
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from ._errors import ApprovalError, ConflictError, NotFoundError, PolicyError
-from ._native import Engine, PolicySet
+from ._errors import PolicyError
+from ._store import CasStore
 
 if TYPE_CHECKING:
     import psycopg
 
 __all__ = ["PostgresApprovalStore", "StoreError", "migrations"]
-
-_Groups = list[str] | tuple[str, ...] | set[str] | frozenset[str]
-_Instant = str | int | datetime.datetime
-"""RFC 3339 text, integer Unix milliseconds, or a timezone-aware ``datetime``."""
 
 _TABLE = "agen_policy_approvals"
 # The key of the advisory lock migrations hold: the same in every language.
@@ -84,10 +77,6 @@ def _bookkeeping() -> str:
     return (resources.files("agen_policy") / "sql" / "migrations.sql").read_text(encoding="utf-8")
 
 
-def _policy_set(policies: PolicySet | Engine) -> PolicySet:
-    return policies.current if isinstance(policies, Engine) else policies
-
-
 def _psycopg() -> Any:
     try:
         import psycopg
@@ -113,7 +102,7 @@ def _store_error(error: Exception) -> StoreError:
     return StoreError(f"the approval database failed: {detail}", "store_error")
 
 
-class PostgresApprovalStore:
+class PostgresApprovalStore(CasStore["psycopg.Connection[Any]"]):
     """Approval requests kept in PostgreSQL, reached through ``conninfo`` (a libpq connection
     string or URI, as ``psycopg.connect`` takes it).
 
@@ -222,138 +211,44 @@ class PostgresApprovalStore:
                     applied.append(version)
         return applied
 
-    # --- Reads and the compare-and-swap ----------------------------------------------------------
+    # --- The statements of the operations (``agen_policy._store``) ---------------------------
 
-    @staticmethod
-    def _read(conn: psycopg.Connection[Any], id: str) -> tuple[dict[str, Any], int]:
+    def _read(self, conn: psycopg.Connection[Any], id: str) -> tuple[dict[str, Any], int] | None:
         row = conn.execute(f"SELECT state, version FROM {_TABLE} WHERE id = %s", (id,)).fetchone()
         if row is None:
-            raise NotFoundError(f"no approval request `{id}`")
+            return None
         state: dict[str, Any] = row[0]
         return state, int(row[1])
 
-    def _update(
-        self, id: str, compute: Callable[[dict[str, Any]], dict[str, Any]]
-    ) -> dict[str, Any]:
+    def _swap(
+        self, conn: psycopg.Connection[Any], id: str, new: dict[str, Any], version: int
+    ) -> bool:
         jsonb = _psycopg().types.json.Jsonb
-        with self._connection() as conn:
-            for attempt in range(self.retries):
-                state, version = self._read(conn, id)
-                # The engine's error (not_pending, already_voted, ...) is final: nothing is retried.
-                new = compute(state)
-                if new == state:
-                    return new
-                # INVARIANT: a state is written only over the version it was computed from.
-                swapped = conn.execute(
-                    f"UPDATE {_TABLE} SET state = %s, status = %s, version = version + 1, "
-                    "updated = now() WHERE id = %s AND version = %s",
-                    (jsonb(new), new["status"], id, version),
-                ).rowcount
-                if swapped == 1:
-                    return new
-                # Another writer came first: start again from its state, a little later.
-                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-        raise ConflictError(
-            f"approval request `{id}` changed under each of {self.retries} tries to update it"
-        )
+        swapped = conn.execute(
+            f"UPDATE {_TABLE} SET state = %s, status = %s, version = version + 1, "
+            "updated = now() WHERE id = %s AND version = %s",
+            (jsonb(new), new["status"], id, version),
+        ).rowcount
+        return bool(swapped == 1)
 
-    # --- Operations ------------------------------------------------------------------------------
-
-    def open(
-        self,
-        policies: PolicySet | Engine,
-        request: dict[str, Any],
-        flow: str,
-        id: str,
-        now: _Instant,
-    ) -> dict[str, Any]:
-        """Opens an approval request (``PolicySet.open_approval``) and stores it; returns the
-        state. An ``id`` already stored raises :class:`ConflictError`."""
-        state = _policy_set(policies).open_approval(request, flow, id, now)
+    def _insert(self, conn: psycopg.Connection[Any], id: str, state: dict[str, Any]) -> bool:
         jsonb = _psycopg().types.json.Jsonb
-        with self._connection() as conn:
-            inserted = conn.execute(
-                f"INSERT INTO {_TABLE} (id, state, status, version) VALUES (%s, %s, %s, 1) "
-                "ON CONFLICT (id) DO NOTHING",
-                (id, jsonb(state), state["status"]),
-            ).rowcount
-        if inserted != 1:
-            raise ConflictError(f"approval request `{id}` exists already")
-        return state
+        inserted = conn.execute(
+            f"INSERT INTO {_TABLE} (id, state, status, version) VALUES (%s, %s, %s, 1) "
+            "ON CONFLICT (id) DO NOTHING",
+            (id, jsonb(state), state["status"]),
+        ).rowcount
+        return bool(inserted == 1)
 
-    def approve(
-        self,
-        policies: PolicySet | Engine,
-        id: str,
-        approver: str,
-        now: _Instant,
-        groups: _Groups = (),
-    ) -> dict[str, Any]:
-        """Records ``approver``'s approval (``PolicySet.approve``); returns the new state."""
-        return self._update(id, lambda s: _policy_set(policies).approve(s, approver, now, groups))
-
-    def reject(
-        self,
-        policies: PolicySet | Engine,
-        id: str,
-        approver: str,
-        now: _Instant,
-        groups: _Groups = (),
-    ) -> dict[str, Any]:
-        """Records ``approver``'s rejection (``PolicySet.reject``); returns the new state."""
-        return self._update(id, lambda s: _policy_set(policies).reject(s, approver, now, groups))
-
-    def cancel(self, policies: PolicySet | Engine, id: str, now: _Instant) -> dict[str, Any]:
-        """Cancels the request (``PolicySet.cancel``); returns the new state."""
-        return self._update(id, lambda s: _policy_set(policies).cancel(s, now))
-
-    def tick(self, policies: PolicySet | Engine, id: str, now: _Instant) -> dict[str, Any]:
-        """Expires the request if its timeout has passed (``PolicySet.tick``); returns the
-        state, changed or not."""
-        return self._update(id, lambda s: _policy_set(policies).tick(s, now))
-
-    def grant(self, policies: PolicySet | Engine, id: str) -> dict[str, Any]:
-        """The grant of the approved request (``PolicySet.grant``)."""
-        with self._connection() as conn:
-            state, _ = self._read(conn, id)
-        return _policy_set(policies).grant(state)
-
-    def get(self, id: str) -> dict[str, Any] | None:
-        """The stored state of request ``id``, or ``None``."""
-        with self._connection() as conn:
-            try:
-                return self._read(conn, id)[0]
-            except NotFoundError:
-                return None
-
-    def pending_for(
-        self,
-        policies: PolicySet | Engine,
-        approver: str,
-        now: _Instant,
-        groups: _Groups = (),
-    ) -> list[dict[str, Any]]:
-        """The pending requests ``approver`` (with the host's group claims ``groups``) may act
-        on at ``now``, as ``PolicySet.check_approver`` judges, in id order.
-
-        A malformed ``approver``, ``now`` or ``groups`` raises ``ApprovalError``
-        (``invalid_request``); a stored state the engine refuses is left out.
-        """
-        policy_set = _policy_set(policies)
-        with self._connection() as conn:
-            rows = conn.execute(
-                f"SELECT state FROM {_TABLE} WHERE status = 'pending' ORDER BY id"
-            ).fetchall()
-        found = []
+    def _pending(self, conn: psycopg.Connection[Any]) -> Iterator[dict[str, Any]]:
+        rows = conn.execute(
+            f"SELECT state FROM {_TABLE} WHERE status = 'pending' ORDER BY id"
+        ).fetchall()
         for (state,) in rows:
-            try:
-                policy_set.check_approver(state, approver, now, groups)
-            except ApprovalError as e:
-                if e.code == "invalid_request":
-                    raise
-                continue
-            found.append(state)
-        return found
+            yield state
+
+    def _where(self) -> str:
+        return f"the table {_TABLE}"
 
     def __repr__(self) -> str:
         return "PostgresApprovalStore(...)"
