@@ -20,15 +20,14 @@ fuzz_target!(|case: Case| {
         let want = reference::evaluate(&case.document, value).decision;
         let step_up: Vec<serde_json::Value> = engine
             .step_up()
-            .iter()
             .map(|r| serde_json::to_value(r).expect("serializable"))
             .collect();
         let got = (
             engine.action().as_str(),
             engine.reason().as_str(),
-            engine.policies().to_vec(),
-            engine.approval_flows().to_vec(),
-            engine.satisfied().to_vec(),
+            engine.policies().collect::<Vec<_>>(),
+            engine.approval_flows().collect::<Vec<_>>(),
+            engine.satisfied().collect::<Vec<_>>(),
             step_up,
         );
         assert_eq!(

@@ -20,8 +20,8 @@ fuzz_target!(|case: LargeCase| {
         let got = (
             engine.action().as_str(),
             engine.reason().as_str(),
-            engine.policies().to_vec(),
-            engine.approval_flows().to_vec(),
+            engine.policies().collect::<Vec<_>>(),
+            engine.approval_flows().collect::<Vec<_>>(),
         );
         assert_eq!(
             got,
