@@ -253,7 +253,15 @@ fn the_page_and_its_assets_are_served_from_the_binary() {
         .contains("script-src 'self'"));
     let html = String::from_utf8_lossy(&page.body);
     assert!(html.contains("Create policy") && html.contains("/assets/app.js"));
-    for asset in ["app.js", "style.css", "dom.js", "targeting.js", "try.js"] {
+    for asset in [
+        "app.js",
+        "style.css",
+        "dom.js",
+        "targeting.js",
+        "try.js",
+        "findings.js",
+        "access.js",
+    ] {
         let r = s.raw("GET", &format!("/assets/{asset}"), &[], b"");
         assert_eq!(r.status, 200, "{asset}");
     }
