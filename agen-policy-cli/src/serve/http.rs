@@ -7,7 +7,7 @@ use agen_policy_core::admin::{
     self, AdminError, Applied, PolicyDraft, PolicySettings, TableQuery, TargetingEdit, ToolToggles,
 };
 use agen_policy_core::model::{Document, Operator};
-use agen_policy_core::{Action, Limits};
+use agen_policy_core::{Action, Limits, PolicySet};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
@@ -49,6 +49,8 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/api/policies/{id}/groups", post(groups))
         .route("/api/policies/{id}/targeting", put(targeting))
         .route("/api/try", post(try_request))
+        .route("/api/lint", get(lint))
+        .route("/api/access", get(access))
         .route_layer(middleware::from_fn_with_state(
             server.clone(),
             require_token,
@@ -202,6 +204,63 @@ async fn detail(State(server): Shared, Path(id): Path<String>) -> Result<Respons
         Some(set.version()),
         &json!({ "version": set.version(), "detail": detail }),
     ))
+}
+
+/// Runs an analysis of the live set where blocking is allowed: an analysis examines up to
+/// `2^10` combinations per principal and tool.
+async fn analyse<T: Serialize + Send + 'static>(
+    server: &Server,
+    f: impl FnOnce(&PolicySet) -> T + Send + 'static,
+) -> Result<Response, ApiError> {
+    let set = server.engine().current();
+    let version = set.version().to_owned();
+    let body = tokio::task::spawn_blocking(move || f(&set))
+        .await
+        .map_err(|_| ApiError::internal("the analysis did not complete".into()))?;
+    Ok(json_response(
+        StatusCode::OK,
+        Some(&version),
+        &Versioned {
+            version: &version,
+            body,
+        },
+    ))
+}
+
+/// An answer and the revision it is about.
+#[derive(Serialize)]
+struct Versioned<'a, T> {
+    version: &'a str,
+    #[serde(flatten)]
+    body: T,
+}
+
+/// `GET /api/lint`: the core's findings about the live document.
+async fn lint(State(server): Shared) -> Result<Response, ApiError> {
+    analyse(&server, PolicySet::lint).await
+}
+
+/// The tool an access review is about, and optionally one user.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccessQuery {
+    connector: String,
+    tool: String,
+    user: Option<String>,
+}
+
+/// `GET /api/access?connector=C&tool=T[&user=U]`: the core's access review. An unknown
+/// connector or tool is the core's answer too: every principal denied, with that reason.
+async fn access(
+    State(server): Shared,
+    query: Result<Query<AccessQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) =
+        query.map_err(|e| ApiError::invalid("", format!("invalid query: {}", e.body_text())))?;
+    analyse(&server, move |set| {
+        set.access(&q.connector, &q.tool, q.user.as_deref())
+    })
+    .await
 }
 
 // --- editing ----------------------------------------------------------------------------------

@@ -59,6 +59,16 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("page/try.js"),
     ),
+    (
+        "findings.js",
+        "text/javascript; charset=utf-8",
+        include_str!("page/findings.js"),
+    ),
+    (
+        "access.js",
+        "text/javascript; charset=utf-8",
+        include_str!("page/access.js"),
+    ),
 ];
 
 const INDEX: &str = include_str!("page/index.html");

@@ -248,6 +248,44 @@ test('the Policies page, as an administrator uses it', async (t) => {
     await page.click('#panel-close');
   });
 
+  await t.test('lint findings: a marker on the row, the panel, a link to the policy', async () => {
+    const marker = '#rows tr[data-policy="drive-everyone"] .marker';
+    await page.waitForSelector(marker);
+    assert.equal(await page.getAttribute(marker, 'data-severity'), 'security_warning');
+    assert.match(await page.getAttribute(marker, 'title'), /broad_allow/);
+    await page.click(marker);
+    await page.waitForSelector('#rows tr[data-policy="drive-everyone"] .marker-list:not([hidden])');
+    assert.match(await page.textContent('#rows tr[data-policy="drive-everyone"] .marker-list'), /allows every tool of `google_drive`/);
+    await shot('findings-marker');
+
+    await page.click('#open-findings');
+    await page.waitForSelector('#findings .finding[data-code="ungoverned_tool"]');
+    assert.match(await page.textContent('#findings .finding[data-code="ungoverned_tool"]'), /google_drive\/delete_file/);
+    assert.match(await page.textContent('#findings .finding[data-code="broad_allow"] .sev'), /Security warning/);
+    await shot('findings-panel');
+    await page.click('#findings .finding[data-code="broad_allow"] button[data-policy="drive-everyone"]');
+    await page.waitForSelector('#detail-view:not([hidden])');
+    assert.equal(await page.isHidden('#panel'), true);
+    const saved = JSON.parse(readFileSync(docPath, 'utf8'));
+    assert.equal(await page.textContent('#detail-name'), saved.policies.find((p) => p.id === 'drive-everyone').name);
+    await page.click('#back');
+    await page.waitForSelector('#list-view:not([hidden])');
+  });
+
+  await t.test('who has access to a tool: the decision of each principal', async () => {
+    await page.click('#rows tr[data-policy="github-delete-approval"] .name');
+    await page.waitForSelector('#tab-body[data-tab="tools"]');
+    await page.click('.who-button[data-tool="delete_repository"]');
+    const alice = '.tool[data-tool="delete_repository"] table.access tr[data-principal="alice (engineering)"]';
+    await page.waitForSelector(`${alice} .piece`);
+    assert.equal(await page.textContent(`${alice} .piece .badge`), 'Request approval');
+    assert.match(await page.textContent(`${alice} .piece`), /when always.*github-delete-approval/);
+    assert.ok(await page.$('.tool[data-tool="delete_repository"] table.access tr[data-principal="anyone else"]'));
+    await shot('access-review');
+    await page.click('#back');
+    await page.waitForSelector('#list-view:not([hidden])');
+  });
+
   await t.test('a broken hand edit of the file is refused and shown', async () => {
     const good = readFileSync(docPath, 'utf8');
     writeFileSync(docPath, good.replace('"action": "deny"', '"action": "maybe"'));

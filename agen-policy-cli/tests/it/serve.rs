@@ -253,7 +253,15 @@ fn the_page_and_its_assets_are_served_from_the_binary() {
         .contains("script-src 'self'"));
     let html = String::from_utf8_lossy(&page.body);
     assert!(html.contains("Create policy") && html.contains("/assets/app.js"));
-    for asset in ["app.js", "style.css", "dom.js", "targeting.js", "try.js"] {
+    for asset in [
+        "app.js",
+        "style.css",
+        "dom.js",
+        "targeting.js",
+        "try.js",
+        "findings.js",
+        "access.js",
+    ] {
         let r = s.raw("GET", &format!("/assets/{asset}"), &[], b"");
         assert_eq!(r.status, 200, "{asset}");
     }
@@ -300,6 +308,8 @@ fn admin_endpoints_need_the_token() {
         ("POST", "/api/policies/github-read/groups"),
         ("PUT", "/api/policies/github-read/targeting"),
         ("POST", "/api/try"),
+        ("GET", "/api/lint"),
+        ("GET", "/api/access?connector=github&tool=delete_repository"),
     ] {
         for auth in [None, Some("Bearer wrong-token-0123456789"), Some(TOKEN)] {
             let headers: Vec<(&str, &str)> =
@@ -746,6 +756,142 @@ fn try_a_request_explains() {
     );
     assert_eq!(bad.status, 400);
     assert_eq!(bad.json()["path"], "/user");
+}
+
+#[test]
+fn lint_is_the_cores_findings_on_the_live_set() {
+    let s = serve(&["--token", TOKEN]);
+    let r = s.get("/api/lint");
+    assert_eq!(r.status, 200);
+    let body = r.json();
+    let version = body["version"].as_str().unwrap().to_owned();
+    assert_eq!(r.header("etag"), Some(format!("\"{version}\"").as_str()));
+    let findings = body["findings"].as_array().unwrap();
+    let ungoverned = findings
+        .iter()
+        .find(|f| f["code"] == "ungoverned_tool")
+        .expect("an ungoverned_tool finding");
+    assert_eq!(ungoverned["severity"], "warning");
+    assert_eq!(ungoverned["path"], "/connectors/1/tools/3");
+    assert!(ungoverned["message"]
+        .as_str()
+        .unwrap()
+        .contains("google_drive/delete_file"));
+    let broad = findings
+        .iter()
+        .find(|f| f["code"] == "broad_allow")
+        .unwrap();
+    assert_eq!(broad["severity"], "security_warning");
+    assert_eq!(broad["path"], "/policies/5/tools");
+    assert_eq!(broad["policies"], json!(["drive-everyone"]));
+    // Most severe first.
+    assert_eq!(findings[0]["severity"], "security_warning");
+
+    // After an edit, the findings are those of the new set: the tool is governed, and no
+    // longer by an allow of every tool.
+    let detail = s.get("/api/policies/drive-everyone");
+    let edit = s.send(
+        "PUT",
+        "/api/policies/drive-everyone/tools",
+        Some(detail.json()["version"].as_str().unwrap()),
+        &json!({"all": false, "tools": [{"name": "delete_file", "on": true}]}),
+    );
+    assert_eq!(edit.status, 200, "{}", edit.json());
+    let after = s.get("/api/lint").json();
+    assert_ne!(after["version"], version);
+    let after = after["findings"].as_array().unwrap();
+    assert!(
+        !after.iter().any(|f| f["code"] == "broad_allow"),
+        "{after:?}"
+    );
+    assert!(
+        !after.iter().any(|f| f["message"]
+            .as_str()
+            .unwrap()
+            .contains("google_drive/delete_file")),
+        "{after:?}"
+    );
+}
+
+#[test]
+fn access_is_the_cores_review_of_a_tool() {
+    let s = serve(&["--token", TOKEN]);
+    let r = s.get("/api/access?connector=github&tool=delete_repository");
+    assert_eq!(r.status, 200);
+    let body = r.json();
+    assert_eq!(body["connector"], "github");
+    assert_eq!(body["tool"], "delete_repository");
+    assert!(body["version"].is_string());
+    let principals = body["principals"].as_array().unwrap();
+    let users: Vec<&str> = principals
+        .iter()
+        .filter(|p| p["principal"]["kind"] == "user")
+        .map(|p| p["user"].as_str().unwrap())
+        .collect();
+    assert!(
+        users.contains(&"alice") && users.contains(&"bob"),
+        "{users:?}"
+    );
+    assert_eq!(principals.last().unwrap()["principal"]["kind"], "anyone");
+    let alice = principals.iter().find(|p| p["user"] == "alice").unwrap();
+    let piece = &alice["pieces"][0];
+    assert_eq!(piece["action"], "request_approval");
+    assert_eq!(piece["policies"], json!(["github-delete-approval"]));
+    assert_eq!(piece["approval_flows"], json!(["security-review"]));
+    assert_eq!(piece["when"], json!([[]]));
+    assert_eq!(piece["certain"], true);
+
+    // One user, with a context-dependent answer.
+    let one = s
+        .get("/api/access?connector=google_drive&tool=get_file&user=alice")
+        .json();
+    let principals = one["principals"].as_array().unwrap();
+    assert_eq!(principals.len(), 1);
+    let actions: Vec<&Value> = principals[0]["pieces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["action"])
+        .collect();
+    assert_eq!(actions, [&json!("allow"), &json!("request_approval")]);
+    assert_eq!(
+        principals[0]["pieces"][1]["when"][0][0]["policy"],
+        "drive-untrusted-agents"
+    );
+
+    // An unknown tool is the core's answer: denied to everyone, with the reason.
+    let unknown = s
+        .get("/api/access?connector=github&tool=no_such_tool&user=alice")
+        .json();
+    assert_eq!(unknown["principals"][0]["pieces"][0]["action"], "deny");
+    assert_eq!(
+        unknown["principals"][0]["pieces"][0]["reason"],
+        "unknown_tool"
+    );
+}
+
+#[test]
+fn access_needs_a_connector_and_a_tool() {
+    let s = serve(&["--token", TOKEN]);
+    for path in [
+        "/api/access",
+        "/api/access?connector=github",
+        "/api/access?tool=delete_repository",
+        "/api/access?connector=github&tool=delete_repository&group=x",
+    ] {
+        let r = s.get(path);
+        assert_eq!(r.status, 400, "{path}");
+        let body = r.json();
+        assert_eq!(body["code"], "invalid_request", "{path}");
+        assert_eq!(body["path"], "", "{path}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("invalid query"),
+            "{path}: {body}"
+        );
+    }
 }
 
 // --- the decision API ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import { renderTable } from './table.js';
 import { openCreate } from './create.js';
 import { openDetail } from './detail.js';
 import { openTry } from './try.js';
+import { loadFindings, openFindings } from './findings.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -13,6 +14,7 @@ let reloads = 0;
 
 const ctx = {
   doc: null, // GET /api/document: version, document, operators, document_file
+  findings: [], // GET /api/lint: the findings about the live document
   query: { search: '', action: '', sort: 'document', descending: false },
   detail: null, // { id, tab } while the detail view is open
   version: null, // the revision of what the page shows: every edit is based on it
@@ -29,7 +31,7 @@ const ctx = {
     if (ctx.query.action) q.set('action', ctx.query.action);
     q.set('sort', ctx.query.sort);
     if (ctx.query.descending) q.set('descending', 'true');
-    const { rows } = await api('GET', `/api/policies?${q}`);
+    const [{ rows }] = await Promise.all([api('GET', `/api/policies?${q}`), loadFindings(ctx)]);
     if (turn !== reloads) return;
     renderTable(ctx, rows);
     if (ctx.detail) await openDetail(ctx, ctx.detail.id, ctx.detail.tab);
@@ -113,6 +115,7 @@ async function start() {
   }
   $('open-create').addEventListener('click', () => openCreate(ctx));
   $('open-try').addEventListener('click', () => openTry(ctx));
+  $('open-findings').addEventListener('click', () => openFindings(ctx).catch((e) => ctx.notify(e.message)));
   $('panel-close').addEventListener('click', () => ctx.closePanel());
   $('scrim').addEventListener('click', () => ctx.closePanel());
   document.addEventListener('keydown', (e) => { if (e.key === 'Escape') ctx.closePanel(); });

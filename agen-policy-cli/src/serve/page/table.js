@@ -2,6 +2,7 @@
 
 import { el, clear, badge } from './dom.js';
 import { openDetail } from './detail.js';
+import { findingsMarker } from './findings.js';
 
 export function renderTable(ctx, rows) {
   const body = clear(document.getElementById('rows'));
@@ -19,10 +20,13 @@ export function renderTable(ctx, rows) {
       type: 'button', class: 'kebab', 'aria-label': `Actions for ${row.name}`, 'aria-haspopup': 'menu', text: '⋯',
       on: { click: (e) => { e.stopPropagation(); closeMenus(menu); menu.hidden = !menu.hidden; } },
     });
+    const findings = findingsMarker(ctx, row.id);
     body.append(el('tr', { 'data-policy': row.id },
       el('td', {},
         el('button', { type: 'button', class: 'link name', text: row.name, on: { click: () => openDetail(ctx, row.id, 'tools') } }),
-        row.description ? el('div', { class: 'muted', text: row.description }) : null),
+        findings?.marker,
+        row.description ? el('div', { class: 'muted', text: row.description }) : null,
+        findings?.list),
       el('td', {}, el('div', { text: row.connector_name }), el('div', { class: 'muted mono', text: row.connector })),
       el('td', { class: 'users', text: row.users }),
       el('td', { class: 'groups', text: row.groups }),

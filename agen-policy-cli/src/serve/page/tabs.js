@@ -2,17 +2,27 @@
 
 import { el, clear, field, toggle, actionSelect, showProblems } from './dom.js';
 import { refreshDetail, errorSlot } from './detail.js';
+import { showAccess } from './access.js';
 
 const path = (d, rest) => `/api/policies/${encodeURIComponent(d.policy.id)}/${rest}`;
 
 export function toolsTab(ctx, d, body) {
   const all = d.policy.tools.all;
   const master = toggle('tools-all', 'All tools of the application', all);
-  const rows = d.tools.map((t, i) => el('li', { class: 'tool' },
-    toggle(`tool-${i}`, t.title ? `${t.title}` : t.name, t.on),
-    el('span', { class: 'muted mono', text: t.name }),
-    t.description ? el('span', { class: 'muted', text: t.description }) : null,
-    t.enabled ? null : el('span', { class: 'tag', text: 'disabled in the application: always denied' })));
+  const rows = d.tools.map((t, i) => {
+    const review = el('div', { class: 'access-review', id: `access-${i}`, hidden: true });
+    const who = el('button', {
+      type: 'button', class: 'link who-button', 'data-tool': t.name, text: 'Who has access',
+      'aria-label': `Who has access to ${t.name}`, 'aria-controls': `access-${i}`,
+      on: { click: () => { if (review.hidden) showAccess(d.policy.connector, t.name, review); else review.hidden = true; } },
+    });
+    return el('li', { class: 'tool', 'data-tool': t.name },
+      toggle(`tool-${i}`, t.title ? `${t.title}` : t.name, t.on),
+      el('span', { class: 'muted mono', text: t.name }),
+      t.description ? el('span', { class: 'muted', text: t.description }) : null,
+      t.enabled ? null : el('span', { class: 'tag', text: 'disabled in the application: always denied' }),
+      who, review);
+  });
   const masterInput = master.querySelector('input');
   masterInput.addEventListener('change', () => {
     for (const [i] of d.tools.entries()) body.querySelector(`#tool-${i}`).checked = masterInput.checked;
