@@ -267,6 +267,21 @@ impl<'s> Decision<'s> {
         self.satisfied.iter().map(move |&pi| set.policy_source(pi))
     }
 
+    /// What tells this decision from the set's other decisions, cheaply: its action, reason,
+    /// and its policies, flows and satisfied policies as the set's internal indices (not the
+    /// document's: those are [`Decision::policy_indices`] and the like). Two decisions of one
+    /// set are equal exactly when their identities are; a binding that reuses decision objects
+    /// keys them on it.
+    pub fn identity(&self) -> (Action, Reason, &[u32], &[u32], &[u32]) {
+        (
+            self.action,
+            self.reason,
+            &self.policies,
+            &self.approval_flows,
+            &self.satisfied,
+        )
+    }
+
     /// The version of the policy set that made the decision: the SHA-256 of its document, in
     /// hex (see [`PolicySet::version`](crate::PolicySet::version)).
     pub fn version(&self) -> &'s str {

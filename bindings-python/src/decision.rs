@@ -23,9 +23,9 @@ pub(crate) struct DecisionCache {
     entries: Mutex<FxHashMap<DecisionKey, Py<Decision>>>,
 }
 
-/// A decision's identity: its action and reason, and the indices of its policies, flows and
-/// satisfied policies in the set's document. The set never changes, so equal indices mean
-/// equal ids (and equal step-up requirements, which follow from the policies).
+/// A decision's identity within its set (`Decision::identity`): its action and reason, and
+/// the set's indices of its policies, flows and satisfied policies. The set never changes, so
+/// equal identities mean equal decisions (step-up requirements follow from the policies).
 #[derive(PartialEq, Eq, Hash)]
 struct DecisionKey {
     action: core::Action,
@@ -38,12 +38,13 @@ struct DecisionKey {
 impl DecisionKey {
     #[inline]
     fn of(d: &core::Decision<'_>) -> Self {
+        let (action, reason, policies, approval_flows, satisfied) = d.identity();
         DecisionKey {
-            action: d.action(),
-            reason: d.reason(),
-            policies: d.policy_indices().collect(),
-            approval_flows: d.approval_flow_indices().collect(),
-            satisfied: d.satisfied_indices().collect(),
+            action,
+            reason,
+            policies: SmallVec::from_slice(policies),
+            approval_flows: SmallVec::from_slice(approval_flows),
+            satisfied: SmallVec::from_slice(satisfied),
         }
     }
 }
