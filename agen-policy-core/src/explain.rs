@@ -104,7 +104,7 @@ impl PolicySet {
     pub fn explain(&self, request: &Request) -> Explanation {
         let decision = self.evaluate(request);
         let subject = self.subject(request);
-        let located = self.locate(request).is_ok();
+        let located = self.locate(request.connector(), request.tool()).is_ok();
         // Once per explanation, not per policy: the cost stays linear in the policies listed.
         let groups = self.effective_groups(&subject);
         // Both in id order (byte order): the determining policies are found by binary search.
@@ -142,8 +142,8 @@ impl PolicySet {
                                 values: m.values.clone(),
                                 negate: m.negate,
                                 ignore_case: m.ignore_case,
-                                actual: self.resolve(c.attribute, &subject).to_value(),
-                                outcome: self.condition(c, &subject),
+                                actual: self.actual(c.attribute, &subject, request),
+                                outcome: self.condition(c, &subject).0,
                             })
                             .collect();
                         let matched = conditions.iter().all(|c| c.outcome.holds());
@@ -206,7 +206,7 @@ impl PolicySet {
         };
         let held = request
             .now()
-            .is_some_and(|now| self.satisfies(p, action, request, now));
+            .is_some_and(|now| self.satisfies(p, action, &request.view(), now));
         let (needed, because) = match action {
             Action::StepUp => {
                 let needed = match &p.step_up {

@@ -56,6 +56,7 @@ pub mod admin;
 pub mod analysis;
 pub mod approval;
 mod condition;
+mod context;
 mod decision;
 mod digest;
 mod engine;
@@ -72,10 +73,12 @@ mod ops;
 mod request;
 mod set;
 pub mod testfile;
+mod view;
 
 pub use analysis::{diff, replay, Diff, Impact, Lint, LintCode, Replay, ReplayRecord, Severity};
 pub use approval::{ApprovalCode, ApprovalError, ApprovalOp, ApprovalState, ApprovalStatus};
 pub use condition::Outcome;
+pub use context::{Context, ContextList, ContextValue, Scalar};
 pub use decision::{Action, Decision, OwnedDecision, Reason};
 pub use digest::{arguments_digest, arguments_digest_json, canonical_json};
 pub use engine::Engine;
@@ -85,6 +88,7 @@ pub use explain::{ConditionTrace, EvidenceTrace, Explanation, PolicyTrace, RuleT
 pub use limits::Limits;
 pub use request::{Request, RequestBuilder};
 pub use set::PolicySet;
+pub use view::RequestView;
 
 use serde::Serialize;
 

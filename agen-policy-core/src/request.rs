@@ -171,13 +171,7 @@ impl StringBudget {
                 self.left = left;
                 Ok(())
             }
-            None => Err(RequestError::new(
-                "",
-                format!(
-                    "the request's strings exceed the limit of {} bytes in all",
-                    self.max
-                ),
-            )),
+            None => Err(crate::view::string_limit(self.max)),
         }
     }
 }
@@ -457,6 +451,10 @@ impl Request {
     /// The context the targeting's attributes are looked up in.
     pub fn context(&self) -> &Map<String, Value> {
         &self.context
+    }
+
+    pub(crate) fn evidence(&self) -> Option<&Evidence> {
+        self.evidence.as_deref()
     }
 
     pub(crate) fn has_dotted_keys(&self) -> bool {

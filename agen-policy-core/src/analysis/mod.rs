@@ -257,7 +257,7 @@ impl Frame for RequestFrame<'_> {
     fn constant(&self, c: Cond<'_>) -> Option<CondOutcome> {
         match c.set.attribute(c.compiled.attribute) {
             Some(Attribute::Context { .. }) => None,
-            Some(_) => Some(c.set.condition(c.compiled, &c.set.subject(self.request))),
+            Some(_) => Some(c.set.condition(c.compiled, &c.set.subject(self.request)).0),
             // INVARIANT: an unknown attribute index is missing data, as evaluation reads it.
             None => Some(CondOutcome::Missing),
         }
@@ -274,7 +274,7 @@ fn candidates<'a>(
     set: &PolicySet,
     request: &Request,
 ) -> Result<Vec<&'a View<'a>>, Reason> {
-    set.locate(request)?;
+    set.locate(request.connector(), request.tool())?;
     let subject = set.subject(request);
     let groups = set.effective_groups(&subject);
     Ok(views

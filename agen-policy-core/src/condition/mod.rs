@@ -24,8 +24,9 @@ use crate::ops::time::Instant;
 mod compile;
 mod resolve;
 
+pub(crate) use crate::context::Scalar;
 pub(crate) use compile::{compile, At, Shared};
-pub(crate) use resolve::{lookup, Attribute, Resolved, ResolvedCache, Scalar};
+pub(crate) use resolve::{lookup, Attribute, Read, ReadCache, Resolved};
 
 /// A condition's result, as [`explain`](crate::PolicySet::explain) reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -86,29 +87,42 @@ pub(crate) struct CompiledCondition {
 }
 
 impl CompiledCondition {
-    /// Evaluates the condition on a resolved attribute.
-    pub(crate) fn evaluate(&self, value: Resolved<'_>) -> Outcome {
-        if let Test::Exists = self.test {
-            return if value.exists() != self.negate {
-                Outcome::True
-            } else {
-                Outcome::False
-            };
-        }
-        let mut comparable = false;
-        let matched = value.any(|s| match self.test.test(s) {
-            Some(m) => {
-                comparable = true;
-                m
+    /// Evaluates the condition on an attribute's read, parsing the value into the form the
+    /// operator compares at most once per read.
+    pub(crate) fn evaluate(&self, read: &mut Read<'_>) -> Outcome {
+        let result = match (&self.test, read.value.scalar().is_some()) {
+            (Test::Exists, _) => Some(read.value.exists()),
+            (Test::Before(bound), true) => read.instant().map(|t| t < *bound),
+            (Test::After(bound), true) => read.instant().map(|t| t > *bound),
+            (Test::SemverEq(vs), true) => read.version().map(|v| {
+                vs.iter()
+                    .any(|w| v.precedence(&w.as_version()) == Ordering::Equal)
+            }),
+            (Test::SemverLt(bound), true) => read
+                .version()
+                .map(|v| v.precedence(&bound.as_version()) == Ordering::Less),
+            (Test::SemverGt(bound), true) => read
+                .version()
+                .map(|v| v.precedence(&bound.as_version()) == Ordering::Greater),
+            (Test::InCidr(blocks), true) => {
+                read.address().map(|a| blocks.iter().any(|b| b.contains(a)))
             }
-            None => false,
-        });
-        if !comparable {
-            Outcome::Missing
-        } else if matched != self.negate {
-            Outcome::True
-        } else {
-            Outcome::False
+            (test, _) => {
+                let mut comparable = false;
+                let matched = read.value.any(|s| match test.test(s) {
+                    Some(m) => {
+                        comparable = true;
+                        m
+                    }
+                    None => false,
+                });
+                comparable.then_some(matched)
+            }
+        };
+        match result {
+            None => Outcome::Missing,
+            Some(matched) if matched != self.negate => Outcome::True,
+            Some(_) => Outcome::False,
         }
     }
 }

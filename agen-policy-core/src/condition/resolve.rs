@@ -1,7 +1,18 @@
 //! Attributes and their resolution against a request: built-ins, context paths (an exact key
-//! first, then along the dots), and the per-evaluation cache of resolved attributes.
+//! first, then along the dots), and the per-evaluation table of what has been read, each value
+//! kept with the typed forms its operators compare (instant, version, address), parsed once.
 
-use serde_json::{Map, Number, Value};
+use std::net::IpAddr;
+
+use serde_json::{Number, Value};
+use smallvec::SmallVec;
+
+use crate::context::{Context, ContextList, ContextValue, Scalar};
+use crate::error::{escape_token, RequestError};
+use crate::ops::cidr;
+use crate::ops::semver::Version;
+use crate::ops::time::Instant;
+use crate::view::{string_limit, Groups, RequestView};
 
 /// Where an attribute's value comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,74 +47,50 @@ impl Attribute {
     }
 }
 
-/// The attributes one evaluation has resolved, so that conditions on the same attribute look it
-/// up once. A few entries on the stack: past them, attributes are resolved again, never stored
-/// on the heap.
-pub(crate) struct ResolvedCache<'a> {
-    ids: [u32; RESOLVED_CACHE],
-    values: [Resolved<'a>; RESOLVED_CACHE],
-    len: usize,
-}
-
-const RESOLVED_CACHE: usize = 8;
-
-impl<'a> ResolvedCache<'a> {
-    pub(crate) fn new() -> Self {
-        ResolvedCache {
-            ids: [0; RESOLVED_CACHE],
-            values: [Resolved::Missing; RESOLVED_CACHE],
-            len: 0,
-        }
-    }
-
-    /// The resolved value of attribute `id`, resolving it with `resolve` the first time.
-    pub(crate) fn get(&mut self, id: u32, resolve: impl FnOnce() -> Resolved<'a>) -> Resolved<'a> {
-        let known = self.ids.get(..self.len).unwrap_or_default();
-        if let Some(i) = known.iter().position(|&k| k == id) {
-            if let Some(v) = self.values.get(i) {
-                return *v;
-            }
-        }
-        let value = resolve();
-        if let (Some(slot_id), Some(slot_value)) =
-            (self.ids.get_mut(self.len), self.values.get_mut(self.len))
-        {
-            *slot_id = id;
-            *slot_value = value;
-            self.len += 1;
-        }
-        value
-    }
-}
-
-/// One value an attribute resolved to.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Scalar<'a> {
-    Str(&'a str),
-    Num(&'a Number),
-    Bool(bool),
-}
-
 /// An attribute resolved against one request.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub(crate) enum Resolved<'a> {
     Missing,
+    Null,
+    Object,
+    Bool(bool),
+    Num(Number),
     Str(&'a str),
-    Json(&'a Value),
+    List(&'a dyn ContextList),
     /// `user.groups`: the directory's groups, then the request's.
-    Groups(&'a [Box<str>], &'a [String]),
+    Groups(&'a [Box<str>], Groups<'a>),
 }
 
 impl<'a> Resolved<'a> {
-    /// Calls `f` on each value until it returns `true`; returns whether one did.
-    pub(super) fn any(self, mut f: impl FnMut(Scalar<'a>) -> bool) -> bool {
+    /// The resolved value of a context value.
+    fn of(value: ContextValue<'a>) -> Resolved<'a> {
+        match value {
+            ContextValue::Null => Resolved::Null,
+            ContextValue::Bool(b) => Resolved::Bool(b),
+            ContextValue::Number(n) => Resolved::Num(n),
+            ContextValue::String(s) => Resolved::Str(s),
+            ContextValue::List(l) => Resolved::List(l),
+            ContextValue::Object => Resolved::Object,
+        }
+    }
+
+    /// The one scalar, when the value is one.
+    pub(super) fn scalar(&self) -> Option<Scalar<'_>> {
         match self {
-            Resolved::Missing => false,
-            Resolved::Str(s) => f(Scalar::Str(s)),
-            Resolved::Json(Value::Array(items)) => {
-                items.iter().any(|v| scalar(v).is_some_and(&mut f))
-            }
-            Resolved::Json(v) => scalar(v).is_some_and(f),
+            Resolved::Bool(b) => Some(Scalar::Bool(*b)),
+            Resolved::Num(n) => Some(Scalar::Num(n)),
+            Resolved::Str(s) => Some(Scalar::Str(s)),
+            _ => None,
+        }
+    }
+
+    /// Calls `f` on each value until it returns `true`; returns whether one did. A list the
+    /// host cannot read any more (it was read once already) reads as no value.
+    pub(super) fn any(&self, mut f: impl FnMut(Scalar<'_>) -> bool) -> bool {
+        match self {
+            Resolved::Missing | Resolved::Null | Resolved::Object => false,
+            Resolved::Bool(_) | Resolved::Num(_) | Resolved::Str(_) => self.scalar().is_some_and(f),
+            Resolved::List(items) => items.any(&mut f).unwrap_or(false),
             Resolved::Groups(directory, request) => {
                 directory.iter().any(|g| f(Scalar::Str(g)))
                     || request.iter().any(|g| f(Scalar::Str(g)))
@@ -112,54 +99,201 @@ impl<'a> Resolved<'a> {
     }
 
     /// Present and not null (`exists`).
-    pub(super) fn exists(self) -> bool {
-        !matches!(self, Resolved::Missing | Resolved::Json(Value::Null))
+    pub(super) fn exists(&self) -> bool {
+        !matches!(self, Resolved::Missing | Resolved::Null)
     }
 
-    /// The resolved value as JSON, for explanations.
-    pub(crate) fn to_value(self) -> Option<Value> {
+    /// The resolved value as JSON, for explanations. Objects read as `{}`: their members are
+    /// not read.
+    pub(crate) fn to_value(&self) -> Option<Value> {
         match self {
             Resolved::Missing => None,
-            Resolved::Str(s) => Some(Value::String(s.to_owned())),
-            Resolved::Json(v) => Some(v.clone()),
+            Resolved::Null => Some(Value::Null),
+            Resolved::Object => Some(Value::Object(serde_json::Map::new())),
+            Resolved::Bool(b) => Some(Value::Bool(*b)),
+            Resolved::Num(n) => Some(Value::Number(n.clone())),
+            Resolved::Str(s) => Some(Value::String((*s).to_owned())),
+            Resolved::List(items) => {
+                let mut out = Vec::new();
+                let _ = items.any(&mut |s| {
+                    out.push(match s {
+                        Scalar::Str(s) => Value::String(s.to_owned()),
+                        Scalar::Num(n) => Value::Number(n.clone()),
+                        Scalar::Bool(b) => Value::Bool(b),
+                    });
+                    false
+                });
+                Some(Value::Array(out))
+            }
             Resolved::Groups(d, r) => Some(Value::Array(
                 d.iter()
                     .map(|g| Value::String(g.to_string()))
-                    .chain(r.iter().map(|g| Value::String(g.clone())))
+                    .chain(r.iter().map(|g| Value::String(g.to_owned())))
                     .collect(),
             )),
         }
     }
 }
 
-fn scalar(v: &Value) -> Option<Scalar<'_>> {
-    match v {
-        Value::String(s) => Some(Scalar::Str(s)),
-        Value::Number(n) => Some(Scalar::Num(n)),
-        Value::Bool(b) => Some(Scalar::Bool(*b)),
-        Value::Null | Value::Array(_) | Value::Object(_) => None,
+/// An attribute's value and, parsed on first use, the typed forms its operators compare, so
+/// that conditions on the same attribute parse it once per evaluation.
+pub(crate) struct Read<'a> {
+    pub(crate) value: Resolved<'a>,
+    instant: Option<Option<Instant>>,
+    version: Option<Option<Version<'a>>>,
+    address: Option<Option<IpAddr>>,
+}
+
+impl<'a> Read<'a> {
+    pub(crate) fn new(value: Resolved<'a>) -> Self {
+        Read {
+            value,
+            instant: None,
+            version: None,
+            address: None,
+        }
+    }
+
+    /// The value as an instant (a string in RFC 3339 or a number of milliseconds).
+    pub(super) fn instant(&mut self) -> Option<Instant> {
+        let value = &self.value;
+        *self.instant.get_or_insert_with(|| match value {
+            Resolved::Str(s) => Instant::parse(s),
+            Resolved::Num(n) => Instant::from_millis(n),
+            _ => None,
+        })
+    }
+
+    /// The value as a version.
+    pub(super) fn version(&mut self) -> Option<Version<'a>> {
+        let value = &self.value;
+        *self.version.get_or_insert_with(|| match *value {
+            Resolved::Str(s) => Version::parse(s),
+            _ => None,
+        })
+    }
+
+    /// The value as an IP address.
+    pub(super) fn address(&mut self) -> Option<IpAddr> {
+        let value = &self.value;
+        *self.address.get_or_insert_with(|| match *value {
+            Resolved::Str(s) => cidr::parse_address(s),
+            _ => None,
+        })
     }
 }
 
-/// Looks `name` up in a context: one key spelled exactly so, else along the dots.
+/// What one evaluation has read, by attribute index. The first entries live on the stack;
+/// an evaluation reading more than that many attributes spills to the heap.
+pub(crate) struct ReadCache<'a> {
+    ids: SmallVec<[u32; READ_INLINE]>,
+    reads: SmallVec<[Read<'a>; READ_INLINE]>,
+    /// Bytes of strings the context may still supply.
+    bytes_left: usize,
+    bytes_max: usize,
+    /// The first value the host could not supply: the request is refused.
+    pub(crate) failed: Option<RequestError>,
+}
+
+const READ_INLINE: usize = 16;
+
+impl<'a> ReadCache<'a> {
+    pub(crate) fn new(view: &RequestView<'a>) -> Self {
+        ReadCache {
+            ids: SmallVec::new(),
+            reads: SmallVec::new(),
+            bytes_left: view.string_bytes_left,
+            bytes_max: view.string_bytes_max,
+            failed: None,
+        }
+    }
+
+    /// The read of attribute `id`, made with `resolve` the first time.
+    pub(crate) fn get(
+        &mut self,
+        id: u32,
+        resolve: impl FnOnce() -> Result<Resolved<'a>, RequestError>,
+    ) -> Option<&mut Read<'a>> {
+        let i = match self.ids.iter().position(|&k| k == id) {
+            Some(i) => i,
+            None => {
+                let value = match resolve().and_then(|v| self.spend(&v).map(|()| v)) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        self.failed.get_or_insert(e);
+                        Resolved::Missing
+                    }
+                };
+                self.ids.push(id);
+                self.reads.push(Read::new(value));
+                self.reads.len() - 1
+            }
+        };
+        self.reads.get_mut(i)
+    }
+
+    /// Counts a context value's strings against the request's limit.
+    fn spend(&mut self, value: &Resolved<'a>) -> Result<(), RequestError> {
+        let bytes = match value {
+            Resolved::Str(s) => s.len(),
+            Resolved::List(items) => items.string_bytes()?,
+            _ => return Ok(()),
+        };
+        self.bytes_left = self
+            .bytes_left
+            .checked_sub(bytes)
+            .ok_or_else(|| string_limit(self.bytes_max))?;
+        Ok(())
+    }
+}
+
+/// Looks `name` up in a context: one key spelled exactly so, else along the dots. A value
+/// found deeper than `max_depth` levels (a list's items one level below the list) is an
+/// error, as it is for a whole context checked up front.
 pub(crate) fn lookup<'a>(
-    context: &'a Map<String, Value>,
+    context: &'a dyn Context,
     dotted_keys: bool,
     name: &str,
     path: &[Box<str>],
-) -> Option<&'a Value> {
-    if path.len() < 2 || dotted_keys {
-        if let Some(v) = context.get(name) {
-            return Some(v);
+    max_depth: usize,
+) -> Result<Resolved<'a>, RequestError> {
+    let found = if path.len() < 2 || dotted_keys {
+        context.get(&[name])?.map(|v| (v, true))
+    } else {
+        None
+    };
+    let found = match found {
+        Some(found) => Some(found),
+        None if path.len() >= 2 => {
+            let keys: SmallVec<[&str; 8]> = path.iter().map(|k| &**k).collect();
+            context.get(&keys)?.map(|v| (v, false))
         }
-        if path.len() < 2 {
-            return None;
+        None => None,
+    };
+    let Some((value, exact)) = found else {
+        return Ok(Resolved::Missing);
+    };
+    // A list's or an object's members are one level below it.
+    let depth = if exact { 1 } else { path.len() }
+        + usize::from(matches!(
+            value,
+            ContextValue::List(_) | ContextValue::Object
+        ));
+    if depth > max_depth {
+        let mut pointer = String::from("/context");
+        let keys: &[Box<str>] = if exact { &[] } else { path };
+        if exact {
+            pointer.push('/');
+            escape_token(name, &mut pointer);
         }
+        for key in keys {
+            pointer.push('/');
+            escape_token(key, &mut pointer);
+        }
+        return Err(RequestError::new(
+            pointer,
+            format!("context nesting exceeds the limit of {max_depth} levels"),
+        ));
     }
-    let (first, rest) = path.split_first()?;
-    let mut v = context.get(&**first)?;
-    for segment in rest {
-        v = v.as_object()?.get(&**segment)?;
-    }
-    Some(v)
+    Ok(Resolved::of(value))
 }

@@ -5,14 +5,16 @@ use std::ops::Range;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
-use crate::condition::{lookup, Attribute, CompiledCondition, Outcome, Resolved, ResolvedCache};
+use crate::condition::{lookup, Attribute, CompiledCondition, Outcome, Read, ReadCache, Resolved};
 use crate::decision::{Action, Decision, Reason};
+use crate::error::RequestError;
 use crate::error::{LoadError, Problem};
 use crate::evidence::StepUpRequirement;
 use crate::limits::Limits;
 use crate::load::{self, CompiledRules};
 use crate::model::{Document, Otherwise};
 use crate::request::Request;
+use crate::view::RequestView;
 
 mod build;
 mod version;
@@ -110,7 +112,7 @@ pub(crate) struct CompiledPolicy {
 
 /// The request's principals, resolved once per evaluation.
 pub(crate) struct Subject<'a> {
-    pub(crate) request: &'a Request,
+    pub(crate) request: RequestView<'a>,
     user: Option<&'a UserEntry>,
     directory: Option<&'a DirectoryEntry>,
 }
@@ -210,36 +212,61 @@ impl PolicySet {
     }
 
     /// Decides on a request (SPEC §4). Never fails, never panics, and for a request with up to
-    /// 8 groups allocates nothing unless more than 16 policies are candidates.
+    /// 8 groups allocates nothing unless more than 16 policies are candidates or more than 16
+    /// attributes are read.
     pub fn evaluate<'s>(&'s self, request: &Request) -> Decision<'s> {
-        // Built in place and filled by reference: the hot path moves no buffers around.
-        let mut decision = Decision::without_policy(self, Reason::NoPolicy);
-        match self.locate(request) {
-            Err(reason) => decision.set_reason(reason),
-            Ok((connector, tool)) => {
-                let subject = self.subject(request);
-                let mut candidates = SmallVec::new();
-                self.candidates(connector, tool, &subject, &mut candidates);
-                self.decide(&candidates, &subject, &mut decision);
+        match self.evaluate_view(&request.view()) {
+            Ok(decision) => decision,
+            // INVARIANT: a `Request` is checked whole when built, so reading it cannot fail.
+            Err(_) => {
+                let mut decision = Decision::without_policy(self, Reason::NoPolicy);
+                decision.fail_closed();
+                decision
             }
         }
-        decision
+    }
+
+    /// Decides on a request view (SPEC §4), reading only the context attributes the candidate
+    /// policies' conditions read. A value the context cannot supply refuses the request with
+    /// the error, never a decision (see [`RequestView`] for what is checked when). Never
+    /// panics; allocates as [`PolicySet::evaluate`] does.
+    pub fn evaluate_view<'s>(
+        &'s self,
+        request: &RequestView<'_>,
+    ) -> Result<Decision<'s>, RequestError> {
+        // Built in place and filled by reference: the hot path moves no buffers around.
+        let mut decision = Decision::without_policy(self, Reason::NoPolicy);
+        match self.locate(request.connector, request.tool) {
+            Err(reason) => decision.set_reason(reason),
+            Ok((connector, tool)) => {
+                let subject = self.subject_of(*request);
+                let mut candidates = SmallVec::new();
+                self.candidates(connector, tool, &subject, &mut candidates);
+                let mut reads = ReadCache::new(request);
+                self.decide(&candidates, &subject, &mut reads, &mut decision);
+                if let Some(error) = reads.failed {
+                    return Err(error);
+                }
+            }
+        }
+        Ok(decision)
     }
 
     /// Resolves the request's connector and tool, or the reason it is denied outright.
-    pub(crate) fn locate(&self, request: &Request) -> Result<(&ConnectorIndex, u32), Reason> {
+    pub(crate) fn locate(
+        &self,
+        connector: &str,
+        tool: &str,
+    ) -> Result<(&ConnectorIndex, u32), Reason> {
         let connector = self
             .connectors
-            .get(request.connector())
+            .get(connector)
             .and_then(|&i| self.connector_index.get(i as usize))
             .ok_or(Reason::UnknownConnector)?;
         if !connector.enabled {
             return Err(Reason::ConnectorDisabled);
         }
-        let tool = *connector
-            .tools
-            .get(request.tool())
-            .ok_or(Reason::UnknownTool)?;
+        let tool = *connector.tools.get(tool).ok_or(Reason::UnknownTool)?;
         if !connector
             .tool_enabled
             .get(tool as usize)
@@ -252,7 +279,11 @@ impl PolicySet {
     }
 
     pub(crate) fn subject<'a>(&'a self, request: &'a Request) -> Subject<'a> {
-        let user = self.users.get(request.user());
+        self.subject_of(request.view())
+    }
+
+    pub(crate) fn subject_of<'a>(&'a self, request: RequestView<'a>) -> Subject<'a> {
+        let user = self.users.get(request.user);
         let directory = user
             .and_then(|u| u.directory)
             .and_then(|d| self.directory.get(d as usize));
@@ -329,8 +360,8 @@ impl PolicySet {
         if let Some(d) = subject.directory {
             groups.extend(d.group_syms.iter().copied());
         }
-        for g in subject.request.groups() {
-            if let Some(&sym) = self.group_syms.get(&**g) {
+        for g in subject.request.groups.iter() {
+            if let Some(&sym) = self.group_syms.get(g) {
                 groups.push(sym);
             }
         }
@@ -345,17 +376,17 @@ impl PolicySet {
 
     /// Steps 4-6 of SPEC §4 over sorted candidates, into `decision` (which says `no_policy`
     /// until a candidate serves an action).
-    fn decide<'s>(
+    fn decide<'s: 'a, 'a>(
         &'s self,
         candidates: &[u32],
-        subject: &Subject<'_>,
+        subject: &Subject<'a>,
+        resolved: &mut ReadCache<'a>,
         decision: &mut Decision<'s>,
     ) {
-        let request = subject.request;
+        let request = &subject.request;
         // Only a request with `now` can satisfy anything: `auth` and `grants` need it.
         let now = request.now();
         let mut best: Option<Action> = None;
-        let mut resolved = ResolvedCache::new();
         // What each candidate served (after evidence), in candidate order; `None` when skipped
         // or dropped out.
         let mut served: SmallVec<[Option<Action>; 16]> = SmallVec::with_capacity(candidates.len());
@@ -373,7 +404,7 @@ impl PolicySet {
             let mut action = if skip {
                 None
             } else {
-                self.serve(p, subject, &mut resolved)
+                self.serve(p, subject, resolved)
             };
             if let (Some(a @ (Action::StepUp | Action::RequestApproval)), Some(now)) = (action, now)
             {
@@ -441,7 +472,7 @@ impl PolicySet {
         &self,
         p: &CompiledPolicy,
         served: Action,
-        request: &Request,
+        request: &RequestView<'_>,
         now: i64,
     ) -> bool {
         match served {
@@ -455,9 +486,9 @@ impl PolicySet {
                 };
                 request.grants().iter().any(|g| {
                     *g.flow == **flow
-                        && g.user == request.user()
-                        && g.connector == request.connector()
-                        && g.tool == request.tool()
+                        && g.user == request.user
+                        && g.connector == request.connector
+                        && g.tool == request.tool
                         && now < g.expires
                         && g.arguments
                             .as_deref()
@@ -473,15 +504,16 @@ impl PolicySet {
         &'a self,
         p: &CompiledPolicy,
         subject: &Subject<'a>,
-        resolved: &mut ResolvedCache<'a>,
+        resolved: &mut ReadCache<'a>,
     ) -> Option<Action> {
         let Some(rules) = &p.rules else {
             return Some(p.action);
         };
         let matched = rules.iter().any(|rule| {
             rule.iter().all(|c| {
-                let value = resolved.get(c.attribute, || self.resolve(c.attribute, subject));
-                c.evaluate(value).holds()
+                resolved
+                    .get(c.attribute, || self.resolve(c.attribute, subject))
+                    .is_some_and(|read| c.evaluate(read).holds())
             })
         });
         match (matched, p.otherwise) {
@@ -496,19 +528,33 @@ impl PolicySet {
         self.attributes.get(index as usize)
     }
 
-    pub(crate) fn condition(&self, c: &CompiledCondition, subject: &Subject<'_>) -> Outcome {
-        c.evaluate(self.resolve(c.attribute, subject))
+    /// A condition's outcome and the value it compared, for explanations (of requests, whose
+    /// context was checked whole).
+    pub(crate) fn condition(
+        &self,
+        c: &CompiledCondition,
+        subject: &Subject<'_>,
+    ) -> (Outcome, Option<serde_json::Value>) {
+        let mut read = Read::new(
+            self.resolve(c.attribute, subject)
+                .unwrap_or(Resolved::Missing),
+        );
+        (c.evaluate(&mut read), read.value.to_value())
     }
 
-    pub(crate) fn resolve<'a>(&'a self, attribute: u32, subject: &Subject<'a>) -> Resolved<'a> {
-        let r = subject.request;
+    pub(crate) fn resolve<'a>(
+        &'a self,
+        attribute: u32,
+        subject: &Subject<'a>,
+    ) -> Result<Resolved<'a>, RequestError> {
+        let r = &subject.request;
         let Some(attribute) = self.attributes.get(attribute as usize) else {
-            return Resolved::Missing;
+            return Ok(Resolved::Missing);
         };
-        match attribute {
-            Attribute::UserId => Resolved::Str(r.user()),
-            Attribute::ConnectorId => Resolved::Str(r.connector()),
-            Attribute::ToolName => Resolved::Str(r.tool()),
+        Ok(match attribute {
+            Attribute::UserId => Resolved::Str(r.user),
+            Attribute::ConnectorId => Resolved::Str(r.connector),
+            Attribute::ToolName => Resolved::Str(r.tool),
             Attribute::UserEmail => subject
                 .directory
                 .and_then(|d| d.email.as_deref())
@@ -518,12 +564,40 @@ impl PolicySet {
                 .and_then(|d| d.name.as_deref())
                 .map_or(Resolved::Missing, Resolved::Str),
             Attribute::UserGroups => {
-                Resolved::Groups(subject.directory.map_or(&[][..], |d| &d.groups), r.groups())
+                Resolved::Groups(subject.directory.map_or(&[][..], |d| &d.groups), r.groups)
             }
+            Attribute::Context { name, path } => match r.context {
+                Some(context) => lookup(context, r.dotted_keys, name, path, r.max_context_depth)?,
+                None => Resolved::Missing,
+            },
+        })
+    }
+
+    /// The value a condition's attribute has in a request, as JSON, for explanations: a
+    /// context value whole, objects included.
+    pub(crate) fn actual(
+        &self,
+        attribute: u32,
+        subject: &Subject<'_>,
+        request: &Request,
+    ) -> Option<serde_json::Value> {
+        match self.attributes.get(attribute as usize)? {
             Attribute::Context { name, path } => {
-                lookup(r.context(), r.has_dotted_keys(), name, path)
-                    .map_or(Resolved::Missing, Resolved::Json)
+                let context = request.context();
+                let exact = (path.len() < 2 || request.has_dotted_keys())
+                    .then(|| context.get(&**name))
+                    .flatten();
+                let along = || {
+                    let (first, rest) = path.split_first()?;
+                    rest.iter()
+                        .try_fold(context.get(&**first)?, |v, k| v.as_object()?.get(&**k))
+                };
+                exact.or_else(along).cloned()
             }
+            _ => self
+                .resolve(attribute, subject)
+                .ok()
+                .and_then(|r| r.to_value()),
         }
     }
 
@@ -546,8 +620,8 @@ impl PolicySet {
             .directory
             .map(|d| d.groups.iter().map(|g| &**g).collect())
             .unwrap_or_default();
-        for g in subject.request.groups() {
-            if !out.contains(&&**g) {
+        for g in subject.request.groups.iter() {
+            if !out.contains(&g) {
                 out.push(g);
             }
         }
