@@ -133,19 +133,18 @@ impl PolicySet {
                     (&compiled.rules, &policy.targeting)
                 {
                     for (rule, model) in compiled_rules.iter().zip(&targeting.rules) {
-                        let conditions: Vec<ConditionTrace> = rule
-                            .iter()
-                            .zip(&model.conditions)
-                            .map(|(c, m)| ConditionTrace {
-                                attribute: m.attribute.to_string(),
-                                operator: m.operator,
-                                values: m.values.clone(),
-                                negate: m.negate,
-                                ignore_case: m.ignore_case,
-                                actual: self.actual(c.attribute, &subject, request),
-                                outcome: self.condition(c, &subject).0,
-                            })
-                            .collect();
+                        let conditions: Vec<ConditionTrace> =
+                            crate::condition::in_document_order(rule, model)
+                                .map(|(c, m)| ConditionTrace {
+                                    attribute: m.attribute.to_string(),
+                                    operator: m.operator,
+                                    values: m.values.clone(),
+                                    negate: m.negate,
+                                    ignore_case: m.ignore_case,
+                                    actual: self.actual(c.attribute, &subject, request),
+                                    outcome: self.condition(c, &subject).0,
+                                })
+                                .collect();
                         let matched = conditions.iter().all(|c| c.outcome.holds());
                         any |= matched;
                         rules.push(RuleTrace {
@@ -415,5 +414,36 @@ impl fmt::Display for ConditionTrace {
             }
             None => writeln!(f, "  (attribute missing)"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Outcome, PolicySet, Request};
+
+    /// Rules run their cheapest conditions first; explanations still list them as written.
+    #[test]
+    fn conditions_are_explained_in_document_order() {
+        let set = PolicySet::from_json(
+            r#"{"connectors": [{"id": "c", "tools": [{"name": "t"}]}],
+                "policies": [{"id": "p", "name": "P", "connector": "c", "action": "allow",
+                  "all_users": true, "tools": ["t"],
+                  "targeting": {"rules": [{"conditions": [
+                    {"attribute": "agent", "operator": "regex", "values": ["^C"]},
+                    {"attribute": "risk", "operator": "lt", "values": [5]},
+                    {"attribute": "mfa", "operator": "exists"}]}]}}]}"#,
+        )
+        .expect("loads");
+        let request = Request::builder("u", "c", "t")
+            .context("agent", "Claude")
+            .context("risk", 9)
+            .build()
+            .expect("valid");
+        let explanation = set.explain(&request);
+        let rule = &explanation.policies[0].rules[0];
+        let attributes: Vec<&str> = rule.conditions.iter().map(|c| &*c.attribute).collect();
+        assert_eq!(attributes, ["agent", "risk", "mfa"]);
+        let outcomes: Vec<Outcome> = rule.conditions.iter().map(|c| c.outcome).collect();
+        assert_eq!(outcomes, [Outcome::True, Outcome::False, Outcome::False]);
     }
 }

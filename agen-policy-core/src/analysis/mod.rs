@@ -227,8 +227,7 @@ fn views(set: &PolicySet) -> Vec<View<'_>> {
                     .iter()
                     .zip(&t.rules)
                     .map(|(r, m)| {
-                        r.iter()
-                            .zip(&m.conditions)
+                        crate::condition::in_document_order(r, m)
                             .map(|(c, mc)| Cond {
                                 set,
                                 compiled: c,

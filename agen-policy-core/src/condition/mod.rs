@@ -26,7 +26,7 @@ mod resolve;
 
 pub(crate) use crate::context::Scalar;
 pub(crate) use compile::{compile, At, Shared};
-pub(crate) use resolve::{lookup, Attribute, Read, ReadCache, Resolved};
+pub(crate) use resolve::{lookup, Attribute, Read, ReadCache, Resolved, UserGroups};
 
 /// A condition's result, as [`explain`](crate::PolicySet::explain) reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -84,40 +84,67 @@ pub(crate) struct CompiledCondition {
     pub(crate) attribute: u32,
     pub(crate) test: Test,
     pub(crate) negate: bool,
+    /// Its index among its rule's conditions in the document; a compiled rule keeps its
+    /// conditions cheapest first ([`CompiledCondition::cost`]).
+    pub(crate) position: u32,
 }
 
 impl CompiledCondition {
+    /// A rough rank of what evaluating the condition costs: comparing a number costs less
+    /// than parsing an instant, a version or an address, and that less than a pattern or a
+    /// regular expression.
+    pub(crate) fn cost(&self) -> u8 {
+        match &self.test {
+            Test::Exists => 0,
+            Test::Number(..) => 1,
+            Test::Equals(_) => 2,
+            Test::StartsWith(_) | Test::EndsWith(_) => 3,
+            Test::Contains(_) => 4,
+            Test::Before(_) | Test::After(_) | Test::InCidr(_) => 5,
+            Test::SemverEq(_) | Test::SemverLt(_) | Test::SemverGt(_) => 6,
+            Test::Matches(_) => 6,
+            Test::Regex(_) => 8,
+        }
+    }
+
     /// Evaluates the condition on an attribute's read, parsing the value into the form the
     /// operator compares at most once per read.
-    pub(crate) fn evaluate(&self, read: &mut Read<'_>) -> Outcome {
-        let result = match (&self.test, read.value.scalar().is_some()) {
-            (Test::Exists, _) => Some(read.value.exists()),
-            (Test::Before(bound), true) => read.instant().map(|t| t < *bound),
-            (Test::After(bound), true) => read.instant().map(|t| t > *bound),
-            (Test::SemverEq(vs), true) => read.version().map(|v| {
+    pub(crate) fn evaluate(&self, read: &mut Read<'_>, groups: UserGroups<'_>) -> Outcome {
+        let scalar = matches!(
+            read.value,
+            Resolved::Str(_) | Resolved::Num(_) | Resolved::Bool(_)
+        );
+        let result = match &self.test {
+            Test::Exists => Some(read.value.exists()),
+            Test::Before(bound) if scalar => read.instant().map(|t| t < *bound),
+            Test::After(bound) if scalar => read.instant().map(|t| t > *bound),
+            Test::SemverEq(vs) if scalar => read.version().map(|v| {
                 vs.iter()
                     .any(|w| v.precedence(&w.as_version()) == Ordering::Equal)
             }),
-            (Test::SemverLt(bound), true) => read
+            Test::SemverLt(bound) if scalar => read
                 .version()
                 .map(|v| v.precedence(&bound.as_version()) == Ordering::Less),
-            (Test::SemverGt(bound), true) => read
+            Test::SemverGt(bound) if scalar => read
                 .version()
                 .map(|v| v.precedence(&bound.as_version()) == Ordering::Greater),
-            (Test::InCidr(blocks), true) => {
+            Test::InCidr(blocks) if scalar => {
                 read.address().map(|a| blocks.iter().any(|b| b.contains(a)))
             }
-            (test, _) => {
-                let mut comparable = false;
-                let matched = read.value.any(|s| match test.test(s) {
-                    Some(m) => {
-                        comparable = true;
-                        m
-                    }
-                    None => false,
-                });
-                comparable.then_some(matched)
-            }
+            test => match read.value.scalar() {
+                Some(s) => test.test(s),
+                None => {
+                    let mut comparable = false;
+                    let matched = read.value.any(groups, |s| match test.test(s) {
+                        Some(m) => {
+                            comparable = true;
+                            m
+                        }
+                        None => false,
+                    });
+                    comparable.then_some(matched)
+                }
+            },
         };
         match result {
             None => Outcome::Missing,
@@ -199,4 +226,17 @@ impl EqualsSet {
             Scalar::Str(s) => self.strings.contains(s),
         }
     }
+}
+
+/// A compiled rule's conditions (kept cheapest first) beside the document's, in document order.
+pub(crate) fn in_document_order<'a>(
+    rule: &'a [CompiledCondition],
+    model: &'a crate::model::Rule,
+) -> impl Iterator<Item = (&'a CompiledCondition, &'a crate::model::Condition)> {
+    let mut pairs: Vec<_> = rule
+        .iter()
+        .filter_map(|c| Some((c, model.conditions.get(c.position as usize)?)))
+        .collect();
+    pairs.sort_by_key(|(c, _)| c.position);
+    pairs.into_iter()
 }

@@ -57,8 +57,22 @@ pub(crate) enum Resolved<'a> {
     Num(Number),
     Str(&'a str),
     List(&'a dyn ContextList),
-    /// `user.groups`: the directory's groups, then the request's.
-    Groups(&'a [Box<str>], Groups<'a>),
+    /// `user.groups`: the directory's groups, then the request's ([`UserGroups`]).
+    Groups,
+}
+
+/// The user's groups: the directory's, then the request's.
+#[derive(Clone, Copy)]
+pub(crate) struct UserGroups<'a> {
+    pub(crate) directory: &'a [Box<str>],
+    pub(crate) request: Groups<'a>,
+}
+
+impl UserGroups<'_> {
+    fn any(self, f: &mut impl FnMut(Scalar<'_>) -> bool) -> bool {
+        self.directory.iter().any(|g| f(Scalar::Str(g)))
+            || self.request.iter().any(|g| f(Scalar::Str(g)))
+    }
 }
 
 impl<'a> Resolved<'a> {
@@ -86,15 +100,16 @@ impl<'a> Resolved<'a> {
 
     /// Calls `f` on each value until it returns `true`; returns whether one did. A list the
     /// host cannot read any more (it was read once already) reads as no value.
-    pub(super) fn any(&self, mut f: impl FnMut(Scalar<'_>) -> bool) -> bool {
+    pub(super) fn any(
+        &self,
+        groups: UserGroups<'_>,
+        mut f: impl FnMut(Scalar<'_>) -> bool,
+    ) -> bool {
         match self {
             Resolved::Missing | Resolved::Null | Resolved::Object => false,
             Resolved::Bool(_) | Resolved::Num(_) | Resolved::Str(_) => self.scalar().is_some_and(f),
             Resolved::List(items) => items.any(&mut f).unwrap_or(false),
-            Resolved::Groups(directory, request) => {
-                directory.iter().any(|g| f(Scalar::Str(g)))
-                    || request.iter().any(|g| f(Scalar::Str(g)))
-            }
+            Resolved::Groups => groups.any(&mut f),
         }
     }
 
@@ -105,7 +120,7 @@ impl<'a> Resolved<'a> {
 
     /// The resolved value as JSON, for explanations. Objects read as `{}`: their members are
     /// not read.
-    pub(crate) fn to_value(&self) -> Option<Value> {
+    pub(crate) fn to_value(&self, groups: UserGroups<'_>) -> Option<Value> {
         match self {
             Resolved::Missing => None,
             Resolved::Null => Some(Value::Null),
@@ -125,69 +140,92 @@ impl<'a> Resolved<'a> {
                 });
                 Some(Value::Array(out))
             }
-            Resolved::Groups(d, r) => Some(Value::Array(
-                d.iter()
+            Resolved::Groups => Some(Value::Array(
+                groups
+                    .directory
+                    .iter()
                     .map(|g| Value::String(g.to_string()))
-                    .chain(r.iter().map(|g| Value::String(g.to_owned())))
+                    .chain(groups.request.iter().map(|g| Value::String(g.to_owned())))
                     .collect(),
             )),
         }
     }
 }
 
-/// An attribute's value and, parsed on first use, the typed forms its operators compare, so
-/// that conditions on the same attribute parse it once per evaluation.
+/// An attribute's value and, parsed on first use, the typed form its operators compare, so
+/// that conditions on the same attribute parse it once per evaluation. One form is kept: an
+/// attribute compared as two kinds (rare) is parsed again when the kind changes.
 pub(crate) struct Read<'a> {
     pub(crate) value: Resolved<'a>,
-    instant: Option<Option<Instant>>,
-    version: Option<Option<Version<'a>>>,
-    address: Option<Option<IpAddr>>,
+    typed: Typed<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum Typed<'a> {
+    None,
+    Instant(Option<Instant>),
+    Version(Option<Version<'a>>),
+    Address(Option<IpAddr>),
 }
 
 impl<'a> Read<'a> {
     pub(crate) fn new(value: Resolved<'a>) -> Self {
         Read {
             value,
-            instant: None,
-            version: None,
-            address: None,
+            typed: Typed::None,
         }
     }
 
     /// The value as an instant (a string in RFC 3339 or a number of milliseconds).
     pub(super) fn instant(&mut self) -> Option<Instant> {
-        let value = &self.value;
-        *self.instant.get_or_insert_with(|| match value {
+        if let Typed::Instant(t) = self.typed {
+            return t;
+        }
+        let t = match &self.value {
             Resolved::Str(s) => Instant::parse(s),
             Resolved::Num(n) => Instant::from_millis(n),
             _ => None,
-        })
+        };
+        self.typed = Typed::Instant(t);
+        t
     }
 
     /// The value as a version.
     pub(super) fn version(&mut self) -> Option<Version<'a>> {
-        let value = &self.value;
-        *self.version.get_or_insert_with(|| match *value {
+        if let Typed::Version(v) = self.typed {
+            return v;
+        }
+        let v = match self.value {
             Resolved::Str(s) => Version::parse(s),
             _ => None,
-        })
+        };
+        self.typed = Typed::Version(v);
+        v
     }
 
     /// The value as an IP address.
     pub(super) fn address(&mut self) -> Option<IpAddr> {
-        let value = &self.value;
-        *self.address.get_or_insert_with(|| match *value {
+        if let Typed::Address(a) = self.typed {
+            return a;
+        }
+        let a = match self.value {
             Resolved::Str(s) => cidr::parse_address(s),
             _ => None,
-        })
+        };
+        self.typed = Typed::Address(a);
+        a
     }
 }
 
 /// What one evaluation has read, by attribute index. The first entries live on the stack;
 /// an evaluation reading more than that many attributes spills to the heap.
 pub(crate) struct ReadCache<'a> {
-    ids: SmallVec<[u32; READ_INLINE]>,
+    len: usize,
+    ids: [u32; READ_INLINE],
     reads: SmallVec<[Read<'a>; READ_INLINE]>,
+    /// Attribute ids past the first `READ_INLINE`.
+    more_ids: Vec<u32>,
+    pub(crate) groups: UserGroups<'a>,
     /// Bytes of strings the context may still supply.
     bytes_left: usize,
     bytes_max: usize,
@@ -198,10 +236,13 @@ pub(crate) struct ReadCache<'a> {
 const READ_INLINE: usize = 16;
 
 impl<'a> ReadCache<'a> {
-    pub(crate) fn new(view: &RequestView<'a>) -> Self {
+    pub(crate) fn new(view: &RequestView<'a>, groups: UserGroups<'a>) -> Self {
         ReadCache {
-            ids: SmallVec::new(),
+            len: 0,
+            ids: [0; READ_INLINE],
             reads: SmallVec::new(),
+            more_ids: Vec::new(),
+            groups,
             bytes_left: view.string_bytes_left,
             bytes_max: view.string_bytes_max,
             failed: None,
@@ -214,22 +255,43 @@ impl<'a> ReadCache<'a> {
         id: u32,
         resolve: impl FnOnce() -> Result<Resolved<'a>, RequestError>,
     ) -> Option<&mut Read<'a>> {
-        let i = match self.ids.iter().position(|&k| k == id) {
+        let known = self
+            .ids
+            .get(..self.len.min(READ_INLINE))
+            .unwrap_or_default();
+        let found = known.iter().position(|&k| k == id).or_else(|| {
+            self.more_ids
+                .iter()
+                .position(|&k| k == id)
+                .map(|i| i + READ_INLINE)
+        });
+        let i = match found {
             Some(i) => i,
-            None => {
-                let value = match resolve().and_then(|v| self.spend(&v).map(|()| v)) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        self.failed.get_or_insert(e);
-                        Resolved::Missing
-                    }
-                };
-                self.ids.push(id);
-                self.reads.push(Read::new(value));
-                self.reads.len() - 1
-            }
+            None => self.read(id, resolve),
         };
         self.reads.get_mut(i)
+    }
+
+    #[cold]
+    fn read(
+        &mut self,
+        id: u32,
+        resolve: impl FnOnce() -> Result<Resolved<'a>, RequestError>,
+    ) -> usize {
+        let value = match resolve().and_then(|v| self.spend(&v).map(|()| v)) {
+            Ok(v) => v,
+            Err(e) => {
+                self.failed.get_or_insert(e);
+                Resolved::Missing
+            }
+        };
+        match self.ids.get_mut(self.len) {
+            Some(slot) => *slot = id,
+            None => self.more_ids.push(id),
+        }
+        self.reads.push(Read::new(value));
+        self.len += 1;
+        self.len - 1
     }
 
     /// Counts a context value's strings against the request's limit.

@@ -104,6 +104,12 @@ impl<'l> Checker<'l> {
                 None => ok = false,
             }
         }
+        // Conditions are ANDed and pure, so the order they run in changes no outcome: the
+        // cheapest run first, so that a failing rule costs as little as it can.
+        for (i, c) in compiled.iter_mut().enumerate() {
+            c.position = u32::try_from(i).unwrap_or(u32::MAX);
+        }
+        compiled.sort_by_key(CompiledCondition::cost);
         ok.then(|| (Rule { conditions }, compiled.into_boxed_slice()))
     }
 
@@ -236,6 +242,7 @@ impl<'l> Checker<'l> {
                 attribute: self.intern_attribute(attribute),
                 test,
                 negate,
+                position: 0,
             },
         ))
     }

@@ -38,11 +38,44 @@ impl OwnedVersion {
 }
 
 impl<'a> Version<'a> {
-    /// Parses a version; `None` when `s` is not one.
+    /// Parses a version; `None` when `s` is not one. One pass over the numeric core, then the
+    /// pre-release and build (rare) checked by identifier.
     pub(crate) fn parse(s: &'a str) -> Option<Version<'a>> {
-        let (rest, build) = match s.split_once('+') {
-            Some((rest, build)) => (rest, Some(build)),
-            None => (s, None),
+        let bytes = s.as_bytes();
+        let mut parts = [0u64; 3];
+        let mut at = 0;
+        for (n, part) in parts.iter_mut().enumerate() {
+            let digits = bytes
+                .get(at..)?
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            let text = s.get(at..at + digits)?;
+            *part = numeric(text)?;
+            at += digits;
+            if n < 2 && bytes.get(at) == Some(&b'.') {
+                at += 1;
+            } else {
+                break;
+            }
+        }
+        let [major, minor, patch] = parts;
+        let rest = s.get(at..)?;
+        let (pre, build) = match rest.as_bytes().first() {
+            None => ("", None),
+            Some(b'-') => {
+                let rest = rest.get(1..)?;
+                let (pre, build) = match rest.split_once('+') {
+                    Some((pre, build)) => (pre, Some(build)),
+                    None => (rest, None),
+                };
+                if !valid_prerelease(pre) {
+                    return None;
+                }
+                (pre, build)
+            }
+            Some(b'+') => ("", rest.get(1..)),
+            Some(_) => return None,
         };
         if let Some(build) = build {
             if !build
@@ -51,22 +84,6 @@ impl<'a> Version<'a> {
             {
                 return None;
             }
-        }
-        let (core, pre) = match rest.split_once('-') {
-            Some((core, pre)) => {
-                if !valid_prerelease(pre) {
-                    return None;
-                }
-                (core, pre)
-            }
-            None => (rest, ""),
-        };
-        let mut parts = core.split('.');
-        let major = parts.next().and_then(numeric)?;
-        let minor = parts.next().map_or(Some(0), numeric)?;
-        let patch = parts.next().map_or(Some(0), numeric)?;
-        if parts.next().is_some() {
-            return None;
         }
         Some(Version {
             major,
@@ -151,6 +168,38 @@ fn compare_identifier(x: &str, y: &str) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The grammar read straight off its definition: build, then pre-release, then the core.
+    fn by_definition(s: &str) -> Option<(u64, u64, u64, &str)> {
+        let (rest, build) = match s.split_once('+') {
+            Some((rest, build)) => (rest, Some(build)),
+            None => (s, None),
+        };
+        if build.is_some_and(|b| {
+            !b.split('.')
+                .all(|id| !id.is_empty() && id.bytes().all(is_ident_byte))
+        }) {
+            return None;
+        }
+        let (core, pre) = match rest.split_once('-') {
+            Some((core, pre)) => (core, valid_prerelease(pre).then_some(pre)?),
+            None => (rest, ""),
+        };
+        let mut parts = core.split('.');
+        let major = parts.next().and_then(numeric)?;
+        let minor = parts.next().map_or(Some(0), numeric)?;
+        let patch = parts.next().map_or(Some(0), numeric)?;
+        parts.next().is_none().then_some((major, minor, patch, pre))
+    }
+
+    proptest! {
+        #[test]
+        fn one_pass_parse_agrees_with_the_definition(s in "[0-9.+a-]{0,12}") {
+            let parsed = Version::parse(&s).map(|v| (v.major, v.minor, v.patch, v.pre));
+            prop_assert_eq!(parsed, by_definition(&s));
+        }
+    }
 
     fn cmp(a: &str, b: &str) -> Option<Ordering> {
         Some(Version::parse(a)?.precedence(&Version::parse(b)?))

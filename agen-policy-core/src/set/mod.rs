@@ -5,7 +5,9 @@ use std::ops::Range;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
-use crate::condition::{lookup, Attribute, CompiledCondition, Outcome, Read, ReadCache, Resolved};
+use crate::condition::{
+    lookup, Attribute, CompiledCondition, Outcome, Read, ReadCache, Resolved, UserGroups,
+};
 use crate::decision::{Action, Decision, Reason};
 use crate::error::RequestError;
 use crate::error::{LoadError, Problem};
@@ -117,6 +119,16 @@ pub(crate) struct Subject<'a> {
     directory: Option<&'a DirectoryEntry>,
 }
 
+impl<'a> Subject<'a> {
+    /// The user's groups: the directory's, then the request's.
+    pub(crate) fn groups(&self) -> UserGroups<'a> {
+        UserGroups {
+            directory: self.directory.map_or(&[][..], |d| &d.groups),
+            request: self.request.groups,
+        }
+    }
+}
+
 /// `max_age` when neither a policy nor the document sets one (SPEC §7.1).
 const DEFAULT_MAX_AGE: u32 = 300;
 
@@ -215,15 +227,13 @@ impl PolicySet {
     /// 8 groups allocates nothing unless more than 16 policies are candidates or more than 16
     /// attributes are read.
     pub fn evaluate<'s>(&'s self, request: &Request) -> Decision<'s> {
-        match self.evaluate_view(&request.view()) {
-            Ok(decision) => decision,
-            // INVARIANT: a `Request` is checked whole when built, so reading it cannot fail.
-            Err(_) => {
-                let mut decision = Decision::without_policy(self, Reason::NoPolicy);
-                decision.fail_closed();
-                decision
-            }
+        // Built in place and filled by reference: the hot path moves no buffers around.
+        let mut decision = Decision::without_policy(self, Reason::NoPolicy);
+        // INVARIANT: a `Request` is checked whole when built, so reading it cannot fail.
+        if self.decide_view(&request.view(), &mut decision).is_err() {
+            decision.fail_closed();
         }
+        decision
     }
 
     /// Decides on a request view (SPEC §4), reading only the context attributes the candidate
@@ -234,22 +244,33 @@ impl PolicySet {
         &'s self,
         request: &RequestView<'_>,
     ) -> Result<Decision<'s>, RequestError> {
-        // Built in place and filled by reference: the hot path moves no buffers around.
         let mut decision = Decision::without_policy(self, Reason::NoPolicy);
+        self.decide_view(request, &mut decision)?;
+        Ok(decision)
+    }
+
+    /// Decides into `decision`, or the error of a context value that could not be read.
+    #[inline]
+    fn decide_view<'s>(
+        &'s self,
+        request: &RequestView<'_>,
+        decision: &mut Decision<'s>,
+    ) -> Result<(), RequestError> {
         match self.locate(request.connector, request.tool) {
             Err(reason) => decision.set_reason(reason),
             Ok((connector, tool)) => {
                 let subject = self.subject_of(*request);
                 let mut candidates = SmallVec::new();
                 self.candidates(connector, tool, &subject, &mut candidates);
-                let mut reads = ReadCache::new(request);
-                self.decide(&candidates, &subject, &mut reads, &mut decision);
-                if let Some(error) = reads.failed {
+                // Made when a candidate first has conditions to evaluate.
+                let mut reads = None;
+                self.decide(&candidates, &subject, &mut reads, decision);
+                if let Some(error) = reads.and_then(|r| r.failed) {
                     return Err(error);
                 }
             }
         }
-        Ok(decision)
+        Ok(())
     }
 
     /// Resolves the request's connector and tool, or the reason it is denied outright.
@@ -380,7 +401,7 @@ impl PolicySet {
         &'s self,
         candidates: &[u32],
         subject: &Subject<'a>,
-        resolved: &mut ReadCache<'a>,
+        resolved: &mut Option<ReadCache<'a>>,
         decision: &mut Decision<'s>,
     ) {
         let request = &subject.request;
@@ -504,16 +525,19 @@ impl PolicySet {
         &'a self,
         p: &CompiledPolicy,
         subject: &Subject<'a>,
-        resolved: &mut ReadCache<'a>,
+        resolved: &mut Option<ReadCache<'a>>,
     ) -> Option<Action> {
         let Some(rules) = &p.rules else {
             return Some(p.action);
         };
+        let resolved =
+            resolved.get_or_insert_with(|| ReadCache::new(&subject.request, subject.groups()));
         let matched = rules.iter().any(|rule| {
             rule.iter().all(|c| {
+                let groups = resolved.groups;
                 resolved
                     .get(c.attribute, || self.resolve(c.attribute, subject))
-                    .is_some_and(|read| c.evaluate(read).holds())
+                    .is_some_and(|read| c.evaluate(read, groups).holds())
             })
         });
         match (matched, p.otherwise) {
@@ -539,7 +563,8 @@ impl PolicySet {
             self.resolve(c.attribute, subject)
                 .unwrap_or(Resolved::Missing),
         );
-        (c.evaluate(&mut read), read.value.to_value())
+        let groups = subject.groups();
+        (c.evaluate(&mut read, groups), read.value.to_value(groups))
     }
 
     pub(crate) fn resolve<'a>(
@@ -563,9 +588,7 @@ impl PolicySet {
                 .directory
                 .and_then(|d| d.name.as_deref())
                 .map_or(Resolved::Missing, Resolved::Str),
-            Attribute::UserGroups => {
-                Resolved::Groups(subject.directory.map_or(&[][..], |d| &d.groups), r.groups)
-            }
+            Attribute::UserGroups => Resolved::Groups,
             Attribute::Context { name, path } => match r.context {
                 Some(context) => lookup(context, r.dotted_keys, name, path, r.max_context_depth)?,
                 None => Resolved::Missing,
@@ -597,7 +620,7 @@ impl PolicySet {
             _ => self
                 .resolve(attribute, subject)
                 .ok()
-                .and_then(|r| r.to_value()),
+                .and_then(|r| r.to_value(subject.groups())),
         }
     }
 
