@@ -147,3 +147,26 @@ fn the_counter_counts() {
     });
     assert_eq!(n, 1);
 }
+
+/// A borrowed view (ids and groups borrowed, the context read in place) allocates nothing
+/// either, and decides as the request it was taken from.
+#[test]
+fn evaluate_view_does_not_allocate() {
+    let set = PolicySet::from_json(&document()).expect("the document loads");
+    let issue = request("create_issue");
+    let groups: Vec<&str> = issue.groups().iter().map(String::as_str).collect();
+    let view = agen_policy_core::RequestView::new(issue.user(), issue.connector(), issue.tool())
+        .and_then(|v| v.groups(&groups))
+        .expect("valid")
+        .context(issue.context());
+    let _ = set.evaluate_view(&view);
+    let mut action = None;
+    let n = allocations_during(|| {
+        for _ in 0..100 {
+            let d = set.evaluate_view(&view).expect("readable");
+            action.get_or_insert((d.action(), d.policies().len()));
+        }
+    });
+    assert_eq!(n, 0, "evaluate_view allocated {n} times");
+    assert_eq!(action, Some((Action::StepUp, 1)));
+}

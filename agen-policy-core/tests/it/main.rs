@@ -11,3 +11,4 @@ mod messages;
 mod props;
 mod reference;
 mod reload;
+mod view;
