@@ -142,9 +142,12 @@ impl Context for Map<String, Value> {
 fn member<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     const SCAN: usize = 8;
     if object.len() <= SCAN {
-        object
-            .iter()
-            .find_map(|(k, v)| (k.len() == key.len() && k == key).then_some(v))
+        // Length and first byte first: most keys differ there, and comparing them is cheaper
+        // than a call to compare the bytes.
+        let first = key.as_bytes().first();
+        object.iter().find_map(|(k, v)| {
+            (k.len() == key.len() && k.as_bytes().first() == first && k == key).then_some(v)
+        })
     } else {
         object.get(key)
     }

@@ -327,8 +327,23 @@ pub(crate) fn lookup<'a>(
     let found = match found {
         Some(found) => Some(found),
         None if path.len() >= 2 => {
-            let keys: SmallVec<[&str; 8]> = path.iter().map(|k| &**k).collect();
-            context.get(&keys)?.map(|v| (v, false))
+            // The keys as `&str`, on the stack for the usual few segments.
+            const STACK: usize = 8;
+            let mut stack = [""; STACK];
+            let heap: Vec<&str>;
+            let keys = match stack.get_mut(..path.len()) {
+                Some(keys) => {
+                    for (key, segment) in keys.iter_mut().zip(path) {
+                        *key = segment;
+                    }
+                    &*keys
+                }
+                None => {
+                    heap = path.iter().map(|k| &**k).collect();
+                    &heap
+                }
+            };
+            context.get(keys)?.map(|v| (v, false))
         }
         None => None,
     };
