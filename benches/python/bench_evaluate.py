@@ -213,6 +213,22 @@ def cedar_entities() -> list[dict[str, Any]]:
 Request = tuple[str, str, str, dict[str, Any]]
 
 AGEN_EVALUATE = "agen evaluate(user, connector, tool, context=...)"
+AGEN_NO_CONTEXT = "agen evaluate(user, connector, tool)"
+AGEN_FLOOR = "floor: no-op native call, same arguments"
+BATCH_SIZES = (64, 1_000, 10_000)
+
+
+def many_name(size: int) -> str:
+    return f"agen evaluate_many({size:,} dicts), per request"
+
+
+# The targets the figures are held to (CPU medians): a one-attribute context costs at most 1.3x
+# no context and 4x the floor; a batch at most 0.6x a single call per request.
+TARGETS = {
+    "evaluate(context) / evaluate()": 1.3,
+    "evaluate(context) / floor": 4.0,
+    **{f"evaluate_many({size:,}) per request / evaluate(context)": 0.6 for size in BATCH_SIZES},
+}
 CEDAR_EVALUATE = "cedarpy is_authorized(request, PolicySet, Entities)"
 
 
@@ -319,9 +335,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             policies.evaluate_request(request)
         return len(as_dicts)
 
-    def agen_evaluate_many() -> int:
-        policies.evaluate_many(as_dicts)
-        return len(as_dicts)
+    def agen_evaluate_many(size: int) -> Callable[[], int]:
+        batches = [as_dicts[i : i + size] for i in range(0, len(as_dicts), size)]
+
+        def run() -> int:
+            for batch in batches:
+                policies.evaluate_many(batch)
+            return len(as_dicts)
+
+        return run
 
     def probe(method: Callable[..., object]) -> Callable[[], int]:
         def run() -> int:
@@ -336,8 +358,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     stages = {
         "loop only": time_calls(loop_only, rounds),
         "+ call and argument extraction": time_calls(probe(policies._probe_call), rounds),
-        "+ conversion to a request": time_calls(probe(policies._probe_convert), rounds),
-        "+ core evaluation (and freeing the request)": time_calls(
+        "+ the request view (ids borrowed)": time_calls(probe(policies._probe_convert), rounds),
+        "+ core evaluation (reading the context)": time_calls(
             probe(policies._probe_decide), rounds
         ),
         "+ a new Decision object": time_calls(probe(policies._probe_uncached), rounds),
@@ -354,10 +376,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     results: dict[str, Timing] = {
         "loop only (harness)": time_calls(loop_only, rounds),
+        AGEN_FLOOR: time_calls(probe(policies._probe_floor), rounds),
         AGEN_EVALUATE: time_calls(agen_evaluate, rounds),
-        "agen evaluate(user, connector, tool)": time_calls(agen_evaluate_no_context, rounds),
+        AGEN_NO_CONTEXT: time_calls(agen_evaluate_no_context, rounds),
         "agen evaluate_request(dict)": time_calls(agen_evaluate_request, rounds),
-        "agen evaluate_many(10,000 dicts), per request": time_calls(agen_evaluate_many, rounds),
+        **{
+            many_name(size): time_calls(agen_evaluate_many(size), rounds)
+            for size in BATCH_SIZES
+        },
     }
 
     if not args.no_cedar:
@@ -437,6 +463,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{name:<{width}}  {wall:>12,.0f}  {best:>10,.0f}  {cpu:>11,.0f}")
     figures["results_ns"] = {k: t.as_dict() for k, t in results.items()}
     agen = results[AGEN_EVALUATE]
+    ratios = {
+        "evaluate(context) / evaluate()": agen.cpu_median / results[AGEN_NO_CONTEXT].cpu_median,
+        "evaluate(context) / floor": agen.cpu_median / results[AGEN_FLOOR].cpu_median,
+        **{
+            f"evaluate_many({size:,}) per request / evaluate(context)": results[
+                many_name(size)
+            ].cpu_median
+            / agen.cpu_median
+            for size in BATCH_SIZES
+        },
+    }
+    figures["ratios_cpu_median"] = {k: round(v, 2) for k, v in ratios.items()}
+    print("\nratios of CPU medians (target):")
+    for name, ratio in ratios.items():
+        target = TARGETS[name]
+        verdict = "met" if ratio <= target else "MISSED"
+        print(f"  {name:<52} {ratio:5.2f}x  (<= {target}x: {verdict})")
     if CEDAR_EVALUATE in results:
         cedar = results[CEDAR_EVALUATE]
         figures["ratio_cedarpy_over_agen"] = {

@@ -83,21 +83,25 @@ impl Invalid {
         self
     }
 
-    /// The JSON Pointer of the offending value below `prefix`. The core escapes its own paths;
-    /// it has no public escaper for the values only the binding can refuse.
+    /// The JSON Pointer of the offending value below `prefix`.
     fn pointer(tokens: &[String], prefix: &str) -> String {
         let mut out = String::from(prefix);
         for token in tokens.iter().rev() {
             out.push('/');
-            for c in token.chars() {
-                match c {
-                    '~' => out.push_str("~0"),
-                    '/' => out.push_str("~1"),
-                    c => out.push(c),
-                }
-            }
+            push_token(&mut out, token);
         }
         out
+    }
+
+    /// The message of a value refused where it was read (the reader knows the path).
+    pub(crate) fn into_message(self) -> String {
+        match self {
+            Invalid::Value { message, .. } => message,
+            Invalid::TooLarge { max } => {
+                format!("request is more than the limit of {max} bytes as JSON text")
+            }
+            Invalid::TooDeep { max } => format!("JSON nested more than {max} levels deep"),
+        }
     }
 
     /// As a rejected request: the offending value's pointer below `prefix`.
@@ -126,6 +130,18 @@ impl Invalid {
                 String::new(),
                 format!("JSON nested more than {max} levels deep"),
             ),
+        }
+    }
+}
+
+/// Appends `token` to a JSON Pointer, escaped. The core escapes its own paths; it has no public
+/// escaper for the values only the binding can refuse.
+pub(crate) fn push_token(out: &mut String, token: &str) {
+    for c in token.chars() {
+        match c {
+            '~' => out.push_str("~0"),
+            '/' => out.push_str("~1"),
+            c => out.push(c),
         }
     }
 }
@@ -538,7 +554,7 @@ impl<'a, 'py> Evidence<'a, 'py> {
         ]
     }
 
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.fields().iter().all(|(_, v)| v.is_none())
     }
 }
@@ -1104,13 +1120,13 @@ impl Converter {
 // Python values
 
 /// The items of a list or tuple, read one at a time.
-enum Items<'py> {
+pub(crate) enum Items<'py> {
     List(pyo3::types::list::BoundListIterator<'py>),
     Tuple(pyo3::types::tuple::BoundTupleIterator<'py>),
 }
 
 impl<'py> Items<'py> {
-    fn of(obj: &Bound<'py, PyAny>) -> Option<Self> {
+    pub(crate) fn of(obj: &Bound<'py, PyAny>) -> Option<Self> {
         if let Ok(list) = obj.cast::<PyList>() {
             return Some(Items::List(list.iter()));
         }
@@ -1135,7 +1151,7 @@ impl<'py> Iterator for Items<'py> {
 /// A number as the JSON parser would read it: integers exactly when they fit 64 bits, else
 /// as a float; `NaN` and infinities have no JSON form.
 #[inline]
-fn number(obj: &Bound<'_, PyAny>) -> Result<Value, Invalid> {
+pub(crate) fn number(obj: &Bound<'_, PyAny>) -> Result<Value, Invalid> {
     if obj.cast::<PyInt>().is_ok() {
         if let Ok(i) = obj.extract::<i64>() {
             return Ok(Value::Number(i.into()));
@@ -1162,11 +1178,11 @@ fn non_string_key(key: &Bound<'_, PyAny>) -> Invalid {
     ))
 }
 
-fn not_unicode() -> Invalid {
+pub(crate) fn not_unicode() -> Invalid {
     Invalid::value("the string holds a lone surrogate, which has no UTF-8 form")
 }
 
-fn unsupported(obj: &Bound<'_, PyAny>) -> Invalid {
+pub(crate) fn unsupported(obj: &Bound<'_, PyAny>) -> Invalid {
     let hint = if obj.cast::<PyBytes>().is_ok() {
         ": decode bytes to str first"
     } else {
@@ -1192,7 +1208,7 @@ fn repr(obj: &Bound<'_, PyAny>) -> String {
     brief(&text).into_owned()
 }
 
-fn brief(s: &str) -> Cow<'_, str> {
+pub(crate) fn brief(s: &str) -> Cow<'_, str> {
     const MAX: usize = 80;
     match s.char_indices().nth(MAX) {
         Some((cut, _)) => Cow::Owned(format!("{}…", s.get(..cut).unwrap_or_default())),

@@ -15,6 +15,7 @@ mod hooks;
 mod log;
 mod problem;
 mod testfile;
+mod view;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -29,10 +30,8 @@ use crate::decision::{Decision, DecisionCache};
 use crate::explain::{ConditionTrace, Explanation, PolicyTrace, RuleTrace};
 use crate::problem::{Problem, Validation};
 
-/// Requests of a batch converted, then evaluated without the GIL, at a time: small enough that
-/// a chunk's requests are still in cache when they are evaluated, large enough that releasing
-/// the GIL costs nothing in comparison.
-const BATCH_CHUNK: usize = 256;
+/// The most decision slots a batch reserves up front from its length hint.
+const BATCH_HINT: usize = 4096;
 
 /// Runs the body of an entry point, turning a panic into `PolicyError`.
 pub(crate) fn boundary<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
@@ -102,6 +101,54 @@ impl PolicySet {
     fn decide(&self, py: Python<'_>, request: &core::Request) -> PyResult<Py<Decision>> {
         self.decisions
             .get(py, &self.inner.evaluate(request), &self.version)
+    }
+
+    /// Decides on `evaluate`'s arguments without evidence, read in place.
+    #[inline]
+    fn decide_view(
+        &self,
+        py: Python<'_>,
+        user: &Bound<'_, PyAny>,
+        connector: &Bound<'_, PyAny>,
+        tool: &Bound<'_, PyAny>,
+        groups: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, PyAny>>,
+    ) -> Result<Py<Decision>, Failure> {
+        let decision = view::with_view(user, connector, tool, groups, context, |v| {
+            self.inner.evaluate_view(v)
+        })??;
+        Ok(self.decisions.get(py, &decision, &self.version)?)
+    }
+
+    /// Decides on item `i` of a batch: read in place when it is a dict of the fields
+    /// `evaluate` takes, else (evidence, JSON text, anything the core must judge) converted
+    /// whole as by `evaluate_request`.
+    fn decide_item(
+        &self,
+        py: Python<'_>,
+        item: &Bound<'_, PyAny>,
+        i: usize,
+    ) -> PyResult<Py<Decision>> {
+        if let Some(r) = view::PlainRequest::of(item)? {
+            let decided = view::with_view(
+                &r.user,
+                &r.connector,
+                &r.tool,
+                r.groups.as_ref(),
+                r.context.as_ref(),
+                |v| self.inner.evaluate_view(v),
+            );
+            match decided {
+                Ok(Ok(decision)) => return self.decisions.get(py, &decision, &self.version),
+                // A context value the engine read and refused.
+                Ok(Err(e)) => return Err(Failure::from(e).into_pyerr(py, Some(i))),
+                // An id or a claim the view refused: converted whole below, so that the error
+                // is worded as `evaluate_request` words it.
+                Err(_) => {}
+            }
+        }
+        let request = convert::request(item).map_err(|e| e.into_pyerr(py, Some(i)))?;
+        self.decide(py, &request)
     }
 }
 
@@ -213,9 +260,14 @@ impl PolicySet {
                 grants,
                 arguments,
             };
-            let request =
-                convert::request_arguments(py, user, connector, tool, groups, context, evidence)?;
-            self.decide(py, &request)
+            if !evidence.is_empty() {
+                let request = convert::request_arguments(
+                    py, user, connector, tool, groups, context, evidence,
+                )?;
+                return self.decide(py, &request);
+            }
+            self.decide_view(py, user, connector, tool, groups, context)
+                .map_err(|e| e.into_pyerr(py, None))
         })
     }
 
@@ -277,31 +329,33 @@ impl PolicySet {
                     e
                 }
             })?;
-            // A length hint only: never trusted for more than one chunk's worth up front.
-            let hint = requests.len().unwrap_or(0).min(BATCH_CHUNK);
-            let mut objects = Vec::with_capacity(hint);
-            let mut chunk = Vec::with_capacity(BATCH_CHUNK);
-            let mut items = iter.enumerate().peekable();
-            while items.peek().is_some() {
-                chunk.clear();
-                for (i, item) in items.by_ref().take(BATCH_CHUNK) {
-                    chunk.push(convert::request(&item?).map_err(|e| e.into_pyerr(py, Some(i)))?);
-                }
-                let decisions = py.detach(|| {
-                    chunk
-                        .iter()
-                        .map(|r| self.inner.evaluate(r))
-                        .collect::<Vec<_>>()
-                });
-                for d in &decisions {
-                    objects.push(self.decisions.get(py, d, &self.version)?);
-                }
+            let mut objects = Vec::with_capacity(requests.len().unwrap_or(0).min(BATCH_HINT));
+            for (i, item) in iter.enumerate() {
+                objects.push(self.decide_item(py, &item?, i)?);
             }
             PyList::new(py, objects)
         })
     }
 
-    /// Cost probe for the benchmark (a test hook): the call and its argument extraction only.
+    /// The benchmark's floor (a test hook): a native method taking `evaluate`'s arguments that
+    /// converts nothing and returns `None` (inside the panic boundary, as every entry point).
+    #[cfg(feature = "test-hooks")]
+    #[pyo3(signature = (user, connector, tool, *, groups=None, context=None))]
+    #[allow(unused_variables)]
+    fn _probe_floor(
+        &self,
+        py: Python<'_>,
+        user: &Bound<'_, PyAny>,
+        connector: &Bound<'_, PyAny>,
+        tool: &Bound<'_, PyAny>,
+        groups: Option<&Bound<'_, PyAny>>,
+        context: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        boundary(py, || Ok(()))
+    }
+
+    /// Cost probe for the benchmark (a test hook): the call and its argument extraction only,
+    /// inside the panic boundary.
     #[cfg(feature = "test-hooks")]
     #[pyo3(signature = (user, connector, tool, *, groups=None, context=None))]
     fn _probe_call(
@@ -318,8 +372,8 @@ impl PolicySet {
         })
     }
 
-    /// Cost probe for the benchmark (a test hook): the call and the conversion of its arguments
-    /// into a request.
+    /// Cost probe for the benchmark (a test hook): the call and the request view of its
+    /// arguments (the context is read only by an evaluation).
     #[cfg(feature = "test-hooks")]
     #[pyo3(signature = (user, connector, tool, *, groups=None, context=None))]
     fn _probe_convert(
@@ -332,20 +386,14 @@ impl PolicySet {
         context: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
         boundary(py, || {
-            let request = convert::request_arguments(
-                py,
-                user,
-                connector,
-                tool,
-                groups,
-                context,
-                Evidence::default(),
-            )?;
-            Ok(request.groups().is_empty())
+            view::with_view(user, connector, tool, groups, context, |v| {
+                v.user().len() == v.tool().len()
+            })
+            .map_err(|e| e.into_pyerr(py, None))
         })
     }
 
-    /// Cost probe for the benchmark (a test hook): `evaluate` without making the `Decision`
+    /// Cost probe for the benchmark (a test hook): `evaluate` without finding the `Decision`
     /// object.
     #[cfg(feature = "test-hooks")]
     #[pyo3(signature = (user, connector, tool, *, groups=None, context=None))]
@@ -359,16 +407,11 @@ impl PolicySet {
         context: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
         boundary(py, || {
-            let request = convert::request_arguments(
-                py,
-                user,
-                connector,
-                tool,
-                groups,
-                context,
-                Evidence::default(),
-            )?;
-            Ok(self.inner.evaluate(&request).allowed())
+            view::with_view(user, connector, tool, groups, context, |v| {
+                self.inner.evaluate_view(v).map(|d| d.allowed())
+            })
+            .and_then(|r| r.map_err(Failure::from))
+            .map_err(|e| e.into_pyerr(py, None))
         })
     }
 
@@ -386,16 +429,56 @@ impl PolicySet {
         context: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Decision> {
         boundary(py, || {
-            let request = convert::request_arguments(
-                py,
-                user,
-                connector,
-                tool,
-                groups,
-                context,
-                Evidence::default(),
-            )?;
-            convert::decision(py, &self.inner.evaluate(&request), &self.version)
+            let d = view::with_view(user, connector, tool, groups, context, |v| {
+                self.inner.evaluate_view(v)
+            })
+            .and_then(|r| r.map_err(Failure::from))
+            .map_err(|e| e.into_pyerr(py, None))?;
+            convert::decision(py, &d, &self.version)
+        })
+    }
+
+    /// Measurement only (a test hook, to be removed): `evaluate_many` converting each chunk
+    /// of requests to owned requests, then evaluating the chunk without the GIL.
+    #[cfg(feature = "test-hooks")]
+    fn _evaluate_many_detached<'py>(
+        &self,
+        py: Python<'py>,
+        requests: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        const CHUNK: usize = 256;
+        boundary(py, || {
+            let mut objects = Vec::new();
+            let mut chunk = Vec::with_capacity(CHUNK);
+            let mut items = requests.try_iter()?.enumerate().peekable();
+            while items.peek().is_some() {
+                chunk.clear();
+                for (i, item) in items.by_ref().take(CHUNK) {
+                    let item = item?;
+                    let request = match view::PlainRequest::of(&item)? {
+                        Some(r) => convert::request_from_args(
+                            &r.user,
+                            &r.connector,
+                            &r.tool,
+                            r.groups.as_ref(),
+                            r.context.as_ref(),
+                            Evidence::default(),
+                        ),
+                        None => convert::request(&item),
+                    };
+                    chunk.push(request.map_err(|e| e.into_pyerr(py, Some(i)))?);
+                }
+                let decisions = py.detach(|| {
+                    chunk
+                        .iter()
+                        .map(|r| self.inner.evaluate(r))
+                        .collect::<Vec<_>>()
+                });
+                for d in &decisions {
+                    objects.push(self.decisions.get(py, d, &self.version)?);
+                }
+            }
+            PyList::new(py, objects)
         })
     }
 

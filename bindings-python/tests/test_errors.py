@@ -68,6 +68,15 @@ def rejected(policies: PolicySet, **kwargs: Any) -> RequestError:
     return raised.value
 
 
+def refused_whole(policies: PolicySet, context: Any) -> RequestError:
+    """The error of ``evaluate_request``, which converts the whole context up front (``evaluate``
+    reads only what a condition reads: see test_view.py)."""
+    with pytest.raises(RequestError) as raised:
+        policies.evaluate_request({"user": "u", "connector": "c", "tool": "t", "context": context})
+    assert raised.value.code == "invalid_request"
+    return raised.value
+
+
 def nested(depth: int) -> dict[str, Any]:
     """A context whose deepest container is at ``depth`` (the context itself is level 1)."""
     value: dict[str, Any] = {}
@@ -95,8 +104,11 @@ def test_ids_must_not_be_empty(policies: PolicySet, field: str) -> None:
 def test_a_lone_surrogate_is_not_text(policies: PolicySet) -> None:
     assert rejected(policies, user="\ud800").path == "/user"
     assert rejected(policies, groups=["\udfff"]).path == "/groups/0"
-    assert rejected(policies, context={"k": "\ud800"}).path == "/context/k"
-    assert rejected(policies, context={"\ud800": 1}).path == "/context"
+    assert rejected(policies, context={"flag": "\ud800"}).path == "/context/flag"
+    assert refused_whole(policies, {"k": "\ud800"}).path == "/context/k"
+    assert refused_whole(policies, {"\ud800": 1}).path == "/context"
+    # A key that is not UTF-8 is never the key an attribute reads.
+    assert policies.evaluate("u", "c", "t", context={"\ud800": 1, "flag": True}).allowed
 
 
 @pytest.mark.parametrize("groups", ["eng", b"eng", {"eng": 1}, 1, iter(["eng"])])
@@ -147,13 +159,19 @@ def test_context_must_be_a_dict(policies: PolicySet, context: object) -> None:
 def test_context_values_need_a_json_form(
     policies: PolicySet, context: dict[Any, Any], path: str
 ) -> None:
-    assert rejected(policies, context=context).path == path
+    assert refused_whole(policies, context).path == path
+    # `evaluate` refuses the same value where a condition reads it (`flag`); what is nested in
+    # a dict it reads is not read.
+    value = context.get("x")
+    if value is not None and not isinstance(value, dict):
+        e = rejected(policies, context={"flag": value})
+        assert e.path == "/context/flag" + path.removeprefix("/context/x")
 
 
 def test_messages_name_the_offending_value(policies: PolicySet) -> None:
-    assert "`nan` has no JSON form" in rejected(policies, context={"x": math.nan}).message
-    assert "decode bytes to str first" in rejected(policies, context={"x": b"1"}).message
-    assert "key `1` is not a string" in rejected(policies, context={1: "x"}).message
+    assert "`nan` has no JSON form" in rejected(policies, context={"flag": math.nan}).message
+    assert "decode bytes to str first" in rejected(policies, context={"flag": b"1"}).message
+    assert "key `1` is not a string" in refused_whole(policies, {1: "x"}).message
     assert str(rejected(policies, user=1)) == (
         "invalid request at /user: `user` must be a string, not int"
     )
@@ -230,14 +248,18 @@ def test_keys_equal_as_text_are_refused(policies: PolicySet) -> None:
         def __eq__(self, other: object) -> bool:
             return self is other
 
-    e = rejected(policies, context={Distinct("k"): 1, Distinct("k"): 2})
+    e = refused_whole(policies, {Distinct("k"): 1, Distinct("k"): 2})
     assert "duplicate key `k`" in e.message
+    e = rejected(policies, context={Distinct("flag"): 1, Distinct("flag"): 2})
+    assert (e.path, e.message) == ("/context/flag", "duplicate key `flag`")
 
 
 def test_context_nesting_is_bounded_like_json_text(policies: PolicySet) -> None:
     assert policies.evaluate("u", "c", "t", context=nested(32)) is not None
-    e = rejected(policies, context=nested(33))
+    e = refused_whole(policies, nested(33))
     assert (e.path, e.message) == ("/context", "context nesting exceeds the limit of 32 levels")
+    # `evaluate` reads `flag` only: the depth of what it does not read is not its concern.
+    assert policies.evaluate("u", "c", "t", context={**nested(33), "flag": True}).allowed
     request = {"user": "u", "connector": "c", "tool": "t", "context": nested(33)}
     for form in (request, json.dumps(request)):
         with pytest.raises(RequestError) as raised:
@@ -246,16 +268,23 @@ def test_context_nesting_is_bounded_like_json_text(policies: PolicySet) -> None:
     deep_list: list[Any] = []
     for _ in range(100_000):
         deep_list = [deep_list]
-    assert rejected(policies, context={"x": deep_list}).path == "/context"
+    assert refused_whole(policies, {"x": deep_list}).path == "/context"
+    # Read, a list's nested lists are not compared, so not descended into.
+    assert not policies.evaluate("u", "c", "t", context={"flag": deep_list}).allowed
 
 
 def test_a_cyclic_context_is_refused(policies: PolicySet) -> None:
     cyclic: dict[str, Any] = {}
     cyclic["self"] = cyclic
-    assert rejected(policies, context=cyclic).path == "/context"
+    assert refused_whole(policies, cyclic).path == "/context"
     loop: list[Any] = []
     loop.append(loop)
-    assert rejected(policies, context={"l": loop}).path == "/context"
+    assert refused_whole(policies, {"l": loop}).path == "/context"
+    # Read where no cycle is followed: a dict is an object, a list's nested lists are skipped.
+    cyclic["flag"] = True
+    assert policies.evaluate("u", "c", "t", context=cyclic).allowed
+    assert not policies.evaluate("u", "c", "t", context={"flag": cyclic}).allowed
+    assert not policies.evaluate("u", "c", "t", context={"flag": loop}).allowed
 
 
 # --- whole requests -----------------------------------------------------------------------------
@@ -452,8 +481,8 @@ WRONG: list[tuple[str, Callable[[], object], type[PolicyError]]] = [
     ("evaluate(list context)", lambda: SET.evaluate("u", "c", "t", context=[]), RequestError),  # type: ignore[arg-type]
     ("evaluate(int groups)", lambda: SET.evaluate("u", "c", "t", groups=5), RequestError),  # type: ignore[arg-type]
     (
-        "evaluate(deep context)",
-        lambda: SET.evaluate("u", "c", "t", context=deep_dict(100_000)),
+        "evaluate_request(deep context)",
+        lambda: SET.evaluate_request({**GOOD, "context": deep_dict(100_000)}),
         RequestError,
     ),
     (
@@ -463,7 +492,7 @@ WRONG: list[tuple[str, Callable[[], object], type[PolicyError]]] = [
     ),
     (
         "evaluate(set in context)",
-        lambda: SET.evaluate("u", "c", "t", context={"s": set(range(1_000_000))}),
+        lambda: SET.evaluate("u", "c", "t", context={"flag": set(range(1_000_000))}),
         RequestError,
     ),
     ("explain(int user)", lambda: SET.explain(1, "c", "t"), RequestError),  # type: ignore[arg-type]
@@ -629,7 +658,13 @@ def entry_points(acme: PolicySet) -> dict[type, dict[str, Callable[[], object]]]
             "__reduce__": lambda: acme.__reduce__(),
             **{
                 name: (lambda name=name: getattr(acme, name)("u", "c", "t"))  # type: ignore[misc]
-                for name in ("_probe_call", "_probe_convert", "_probe_decide", "_probe_uncached")
+                for name in (
+                    "_probe_floor",
+                    "_probe_call",
+                    "_probe_convert",
+                    "_probe_decide",
+                    "_probe_uncached",
+                )
             },
         },
         Engine: {

@@ -67,6 +67,11 @@ def every_entry_point(
     }
 
 
+# The entry points that read the context in place, only where a condition reads it: a context no
+# condition of DOC reads is neither measured nor checked there (test_view.py has what is).
+IN_PLACE = {"evaluate", "Engine.evaluate", "evaluate_many", "Engine.evaluate_many"}
+
+
 def refused(call: Callable[[], object]) -> RequestError:
     with pytest.raises(RequestError) as raised:
         call()
@@ -97,6 +102,9 @@ def test_a_request_over_the_size_limit_is_refused_on_every_path(
     policies: PolicySet, context: dict[str, Any]
 ) -> None:
     for how, call in every_entry_point(policies, context).items():
+        if how in IN_PLACE:
+            assert call() is not None, how
+            continue
         e = refused(call)
         assert e.path == "", how
         assert "than the limit of 1048576" in e.message, how
@@ -132,7 +140,10 @@ def test_a_request_at_the_limit_is_accepted_in_every_form(policies: PolicySet) -
     over = context(MAX_REQUEST_BYTES + 1)
     refused(lambda: policies.evaluate_request(json.dumps(request_with(over))))
     for how, call in every_entry_point(policies, over).items():
-        refused(call)
+        if how in IN_PLACE:
+            assert call() is not None, how
+        else:
+            refused(call)
 
 
 def test_deep_nesting_is_refused_like_json_text_whatever_the_depth(policies: PolicySet) -> None:
@@ -148,6 +159,9 @@ def test_deep_nesting_is_refused_like_json_text_whatever_the_depth(policies: Pol
         for how, call in every_entry_point(policies, context).items():
             if "JSON" in how or "bytes" in how:
                 continue  # json.dumps itself recurses; the text form is checked above
+            if how in IN_PLACE:
+                assert call() is not None, how
+                continue
             e = refused(call)
             assert (e.path, e.message) == (as_text.path, as_text.message), (how, depth)
     assert policies.evaluate("u", "c", "t", context=nested(MAX_CONTEXT_DEPTH)).allowed
