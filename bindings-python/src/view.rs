@@ -144,34 +144,52 @@ pub(crate) struct PlainRequest<'py> {
     pub(crate) context: Option<Bound<'py, PyAny>>,
 }
 
-/// The keys of a plain request, interned once: looking them up hashes nothing.
+/// The fields of a plain request, in [`PlainRequest::of`]'s order.
+const FIELD_NAMES: [&str; 5] = ["user", "connector", "tool", "groups", "context"];
+
+/// The field names as Python strings, interned once: a request dict written in Python source
+/// has these very objects as its keys, recognised by identity.
 static FIELDS: PyOnceLock<[Py<PyString>; 5]> = PyOnceLock::new();
 
 impl<'py> PlainRequest<'py> {
     /// The fields of `obj`, or `None` when it is not such a dict (JSON text, a request with
     /// evidence or an unknown field, a value of another type): the core judges those whole.
+    ///
+    /// One pass over the dict's items, each key recognised by identity with the interned name
+    /// or else by its text: cheaper than looking each field up (a missing one costs a probe).
     pub(crate) fn of(obj: &Bound<'py, PyAny>) -> PyResult<Option<Self>> {
         let Ok(dict) = obj.cast::<PyDict>() else {
             return Ok(None);
         };
         let py = obj.py();
-        let [user, connector, tool, groups, context] = FIELDS.get_or_init(py, || {
-            ["user", "connector", "tool", "groups", "context"]
-                .map(|k| PyString::intern(py, k).unbind())
-        });
-        let field = |key: &Py<PyString>| dict.get_item(key.bind(py));
-        let (Some(user), Some(connector), Some(tool)) =
-            (field(user)?, field(connector)?, field(tool)?)
-        else {
+        let names =
+            FIELDS.get_or_init(py, || FIELD_NAMES.map(|k| PyString::intern(py, k).unbind()));
+        let mut fields: [Option<Bound<'py, PyAny>>; 5] = Default::default();
+        for (key, value) in dict.iter() {
+            let slot = match names.iter().position(|n| key.is(n)) {
+                Some(i) => i,
+                None => {
+                    let text = key.cast::<PyString>().ok().and_then(|k| k.to_str().ok());
+                    match text.and_then(|t| FIELD_NAMES.iter().position(|n| *n == t)) {
+                        Some(i) => i,
+                        None => return Ok(None),
+                    }
+                }
+            };
+            let Some(field) = fields.get_mut(slot) else {
+                return Ok(None);
+            };
+            if field.replace(value).is_some() {
+                // Two keys of the same text: the whole-request conversion refuses it.
+                return Ok(None);
+            }
+        }
+        let [Some(user), Some(connector), Some(tool), groups, context] = fields else {
             return Ok(None);
         };
-        let groups = field(groups)?;
-        let context = field(context)?;
-        let fields = 3 + usize::from(groups.is_some()) + usize::from(context.is_some());
-        let plain = dict.len() == fields
-            && [&user, &connector, &tool]
-                .iter()
-                .all(|id| id.cast::<PyString>().is_ok())
+        let plain = [&user, &connector, &tool]
+            .iter()
+            .all(|id| id.cast::<PyString>().is_ok())
             && groups.as_ref().is_none_or(|g| {
                 g.is_none() || g.cast::<PyList>().is_ok() || g.cast::<PyTuple>().is_ok()
             })

@@ -139,7 +139,8 @@ class PolicySet:
         arguments: str | None = None,
     ) -> Decision:
         """Decides whether ``user`` may call ``tool`` of ``connector``; raises ``RequestError``
-        for an invalid request."""
+        for an invalid request. Without evidence the context is read in place: only the
+        values a condition reads are converted, so only they are checked."""
     def evaluate_request(self, request: dict[str, Any] | _JsonText) -> Decision:
         """Decides on a whole request: a dict with ``user``, ``connector``, ``tool`` and
         optional ``groups``, ``context``, ``now``, ``auth``, ``grants`` and ``arguments``
@@ -148,7 +149,8 @@ class PolicySet:
         """Decides on a request given as JSON text, parsed by the engine."""
     def evaluate_many(self, requests: Any) -> list[Decision]:
         """Decides on every request of an iterable (each as for ``evaluate_request``), in
-        order, evaluating without holding the GIL."""
+        order; a dict of ``evaluate``'s fields is read in place as ``evaluate`` reads it (only
+        the context values a condition reads are checked)."""
     def explain(
         self,
         user: str,
