@@ -33,15 +33,17 @@ use crate::problem::{Problem, Validation};
 /// The most decision slots a batch reserves up front from its length hint.
 const BATCH_HINT: usize = 4096;
 
-/// A batch lets go of the GIL for a moment after this many requests (a few hundred
-/// microseconds of work), so that a long batch does not stall the host's other threads.
+/// A batch lets go of the GIL for a moment after this many requests (tens of microseconds of
+/// work for a typical request; a few hundred instructions each time, under 1 % of the
+/// requests' cost), so that a long batch lets the host's other threads run as Python code would:
+/// a thread that has waited longer than the switch interval gets the GIL at the next release.
 ///
 /// The batch is evaluated holding the GIL: the requests are read in place, which needs it.
 /// Converting each request to an owned one and evaluating a chunk of 256 without the GIL
 /// instead (the earlier design) cost about twice as much per request: 7,257 instructions per
 /// request in batches of 64 and 6,468 in batches of 1,000, against 3,644 and 3,610 read in
 /// place (callgrind, the benchmark's workload), so no batch size is cheaper released.
-const BATCH_YIELD: usize = 64;
+const BATCH_YIELD: usize = 16;
 
 /// Runs the body of an entry point, turning a panic into `PolicyError`.
 pub(crate) fn boundary<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
@@ -318,7 +320,7 @@ impl PolicySet {
     /// values a condition reads are checked. Any other request is converted whole.
     ///
     /// The batch holds the GIL (reading the dicts in place needs it), letting it go for a
-    /// moment every 64 requests so that other threads run during a long batch.
+    /// moment every 16 requests so that other threads run during a long batch.
     fn evaluate_many<'py>(
         &self,
         py: Python<'py>,

@@ -126,10 +126,11 @@ def test_evaluate_many_lets_other_threads_run() -> None:
             ticks += 1
             time.sleep(0.0005)  # releases the GIL; needs it back to count the next tick
 
-    # With a long switch interval, a thread that holds the GIL keeps it: the ticker can count
-    # during the batch only if the batch lets go of the GIL (it does every 64 requests).
+    # The batch holds the GIL, as Python code does, and lets go of it every 16 requests: a
+    # thread that has waited for the GIL longer than the switch interval (5 ms) then gets it,
+    # as it would from Python code. A native call that never let go would starve the ticker.
     interval = sys.getswitchinterval()
-    sys.setswitchinterval(max(1.0, 4 * batch_seconds))
+    sys.setswitchinterval(0.005)
     thread = threading.Thread(target=ticker)
     try:
         thread.start()
