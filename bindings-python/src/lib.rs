@@ -33,17 +33,19 @@ use crate::problem::{Problem, Validation};
 /// The most decision slots a batch reserves up front from its length hint.
 const BATCH_HINT: usize = 4096;
 
-/// A batch lets go of the GIL for a moment after this many requests (tens of microseconds of
-/// work for a typical request; a few hundred instructions each time, under 1 % of the
-/// requests' cost), so that a long batch lets the host's other threads run as Python code would:
-/// a thread that has waited longer than the switch interval gets the GIL at the next release.
+/// A batch lets go of the GIL for a moment once this long has passed since it last did (the
+/// clock read every 4 requests: under 1 % of a request's cost), so that a long batch lets the
+/// host's other threads run as Python code would: a thread that has waited longer than the
+/// switch interval (5 ms by default) gets the GIL at the next release. A count of requests
+/// alone would not do: a slow request (a long string scanned by many conditions, a debug
+/// build) makes a few of them take milliseconds.
 ///
 /// The batch is evaluated holding the GIL: the requests are read in place, which needs it.
 /// Converting each request to an owned one and evaluating a chunk of 256 without the GIL
 /// instead (the earlier design) cost about twice as much per request: 7,257 instructions per
 /// request in batches of 64 and 6,468 in batches of 1,000, against 3,644 and 3,610 read in
 /// place (callgrind, the benchmark's workload), so no batch size is cheaper released.
-const BATCH_YIELD: usize = 16;
+const BATCH_YIELD_AFTER: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// Runs the body of an entry point, turning a panic into `PolicyError`.
 pub(crate) fn boundary<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
@@ -320,7 +322,7 @@ impl PolicySet {
     /// values a condition reads are checked. Any other request is converted whole.
     ///
     /// The batch holds the GIL (reading the dicts in place needs it), letting it go for a
-    /// moment every 16 requests so that other threads run during a long batch.
+    /// moment every millisecond so that other threads run during a long batch.
     fn evaluate_many<'py>(
         &self,
         py: Python<'py>,
@@ -352,9 +354,11 @@ impl PolicySet {
                 }
             })?;
             let mut objects = Vec::with_capacity(requests.len().unwrap_or(0).min(BATCH_HINT));
+            let mut released = std::time::Instant::now();
             for (i, item) in iter.enumerate() {
-                if i % BATCH_YIELD == BATCH_YIELD - 1 {
+                if i % 4 == 3 && released.elapsed() >= BATCH_YIELD_AFTER {
                     py.detach(|| ());
+                    released = std::time::Instant::now();
                 }
                 objects.push(self.decide_item(py, &item?, i)?);
             }

@@ -180,8 +180,8 @@ def test_an_invalid_value_that_is_read_is_refused(
 
 
 def test_an_invalid_value_that_is_not_read_is_not_checked(policies: PolicySet) -> None:
-    invalid = {"x": math.nan, "y": {1, 2}, "z": b"", "\ud800": 1, 3: "three", "w": ["\udc00"]}
-    context = {**invalid, "s": "x"}
+    invalid: dict[Any, Any] = {"x": math.nan, "y": {1, 2}, "z": b"", "\ud800": 1, 3: "three"}
+    context: dict[str, Any] = {**invalid, "w": ["\udc00"], "s": "x"}
     assert policies.evaluate("u", "c", "str", context=context).allowed
     # Not read by this tool's condition either (its connector does not exist).
     assert not policies.evaluate("u", "nope", "str", context={"s": math.nan}).allowed
@@ -204,7 +204,7 @@ def test_keys_equal_as_text_are_refused_where_read(policies: PolicySet) -> None:
         def __eq__(self, other: object) -> bool:
             return self is other
 
-    context = {Distinct("s"): "x", Distinct("s"): "x"}
+    context: dict[str, Any] = {Distinct("s"): "x", Distinct("s"): "x"}
     with pytest.raises(RequestError) as raised:
         policies.evaluate("u", "c", "str", context=context)
     assert raised.value.path == "/context/s"
