@@ -341,15 +341,13 @@ impl PolicySet {
         // The user's groups that some policy names: the directory's come pre-resolved, the
         // request's are resolved only if a slot has group postings.
         let directory_groups = subject.directory.map_or(&[][..], |d| &d.group_syms[..]);
+        let has_request_groups = subject.request.groups.iter().next().is_some();
         let mut request_groups: Option<SmallVec<[u32; 16]>> = None;
         // Each posting list is sorted and without repeats: only several need merging.
         let mut lists = 0;
         for (slot, check_exclude) in [(tool_slot, false), (connector.all_slot, true)] {
             let (by_user, by_group) = self.scoped.get(slot as usize).copied().unwrap_or_default();
-            let mut take = |key: u64| {
-                let Some(range) = self.postings.get(&key) else {
-                    return;
-                };
+            let mut take = |range: &Range<u32>| {
                 lists += 1;
                 for &key in self.postings_of(range) {
                     // All-tools policies of the connector, but those excluding this tool.
@@ -366,22 +364,30 @@ impl PolicySet {
                 }
             };
             if by_user {
-                if let Some(sym) = user_sym {
-                    take(posting_key(slot, USER_TAG, sym));
+                if let Some(range) =
+                    user_sym.and_then(|sym| self.postings.get(&posting_key(slot, USER_TAG, sym)))
+                {
+                    take(range);
                 }
             }
             if by_group {
                 for &sym in directory_groups {
-                    take(posting_key(slot, GROUP_TAG, sym));
+                    if let Some(range) = self.postings.get(&posting_key(slot, GROUP_TAG, sym)) {
+                        take(range);
+                    }
                 }
-                let groups = request_groups.get_or_insert_with(|| {
-                    let named = subject.request.groups.iter();
-                    named
-                        .filter_map(|g| self.group_syms.get(g).copied())
-                        .collect()
-                });
-                for &sym in groups.iter() {
-                    take(posting_key(slot, GROUP_TAG, sym));
+                if has_request_groups {
+                    let groups = request_groups.get_or_insert_with(|| {
+                        let named = subject.request.groups.iter();
+                        named
+                            .filter_map(|g| self.group_syms.get(g).copied())
+                            .collect()
+                    });
+                    for &sym in groups.iter() {
+                        if let Some(range) = self.postings.get(&posting_key(slot, GROUP_TAG, sym)) {
+                            take(range);
+                        }
+                    }
                 }
             }
         }
