@@ -421,7 +421,7 @@ impl PolicySet {
         let mut best: Option<Action> = None;
         // The candidates that served `best` (after evidence), and those the evidence satisfied,
         // in visit order.
-        let mut determining: SmallVec<[u32; 16]> = SmallVec::new();
+        let mut determining: SmallVec<[u32; 32]> = SmallVec::new();
         let mut satisfied: SmallVec<[u32; 4]> = SmallVec::new();
         for key in candidates.visit() {
             // INVARIANT: keys name policies at their level (postings are built from
@@ -486,7 +486,6 @@ impl PolicySet {
                 decision.fail_closed();
                 return;
             };
-            decision.push_policy(pi);
             match best {
                 Action::RequestApproval => {
                     if let Some(f) = p.flow {
@@ -502,6 +501,7 @@ impl PolicySet {
                 Action::Allow | Action::Deny => {}
             }
         }
+        decision.push_policies(&determining);
         flows.sort_unstable();
         flows.dedup();
         for &f in &flows {
