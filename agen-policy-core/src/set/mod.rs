@@ -51,7 +51,7 @@ pub struct PolicySet {
     users: FxHashMap<Box<str>, UserEntry>,
     directory: Vec<DirectoryEntry>,
     group_syms: FxHashMap<Box<str>, u32>,
-    /// Sorted by id, so candidates collected in index order are already in byte order.
+    /// Sorted by id, so policy indices sort like ids (in byte order).
     pub(crate) policies: Vec<CompiledPolicy>,
     /// Approval flow ids sorted, so flow indices sort like the ids.
     pub(crate) flows: Vec<Box<str>>,
@@ -106,7 +106,8 @@ pub(crate) struct CompiledPolicy {
     pub(crate) otherwise: Otherwise,
     pub(crate) rules: CompiledRules,
     pub(crate) flow: Option<u32>,
-    /// The most restrictive action it can serve; lets evaluation skip it once that is beaten.
+    /// The most restrictive action it can serve: postings order candidates by it (its visit
+    /// key), and evaluation stops at the first candidate whose level is beaten.
     max_served: Action,
     /// Whether it can serve `step_up` or `request_approval`, which evidence may satisfy.
     may_need_evidence: bool,
