@@ -189,9 +189,14 @@ impl<'s> Decision<'s> {
         self.reason = Reason::Policy;
     }
 
-    /// Records a determining policy (checked by the caller, as for `push_satisfied`).
-    pub(crate) fn push_policy(&mut self, pi: u32) {
-        self.policies.push(pi);
+    /// Records the determining policies, in id order (each checked by the caller, as for
+    /// `push_satisfied`), growing the list at most once.
+    #[inline]
+    pub(crate) fn push_policies(&mut self, pis: &[u32]) {
+        self.policies.reserve(pis.len());
+        for &pi in pis {
+            self.policies.push(pi);
+        }
     }
 
     /// Records an approval flow: `f` indexes the set's sorted flow ids (checked by the caller).

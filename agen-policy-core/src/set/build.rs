@@ -5,6 +5,7 @@ use std::ops::Range;
 
 use rustc_hash::FxHashMap;
 
+use super::candidates::{decode, visit_key};
 use super::{
     posting_key, to_u32, version, CompiledPolicy, ConnectorIndex, DirectoryEntry, PolicySet,
     UserEntry, DEFAULT_MAX_AGE, GROUP_TAG, USER_TAG,
@@ -50,6 +51,7 @@ impl PolicySet {
             });
             slot += to_u32(c.tools.len());
         }
+        let tool_slots = slot as usize;
         for c in &mut connector_index {
             c.all_slot = slot;
             slot += 1;
@@ -105,8 +107,9 @@ impl PolicySet {
         let (flows, flow_sources): (Vec<Box<str>>, Vec<u32>) = by_id.into_iter().unzip();
         let mut rules: Vec<Option<CompiledRules>> = rules.into_iter().map(Some).collect();
 
+        // Per slot, the visit keys of the policies that apply to every user.
         let mut all_users: Vec<Vec<u32>> = vec![Vec::new(); slots];
-        // (posting key, policy) pairs, sorted into runs below: one vector, not one per key.
+        // (posting key, visit key) pairs, sorted into runs below: one vector, not one per key.
         let mut scoped_pairs: Vec<(u64, u32)> = Vec::new();
         let mut policies = Vec::with_capacity(order.len());
         for &source in &order {
@@ -126,6 +129,7 @@ impl PolicySet {
                 (Some(_), Otherwise::None) => p.action,
                 (Some(_), Otherwise::Serve(o)) => p.action.max(o),
             };
+            let key = visit_key(pi, max_served);
             let serves = |a: Action| p.action == a || otherwise == Otherwise::Serve(a);
             let step_up = serves(Action::StepUp).then(|| {
                 let inherited = document.step_up.as_ref();
@@ -180,18 +184,18 @@ impl PolicySet {
             for &s in &slots_of_policy {
                 if p.scope.all_users {
                     if let Some(list) = all_users.get_mut(s as usize) {
-                        list.push(pi);
+                        list.push(key);
                     }
                     continue;
                 }
                 for u in &p.scope.users {
                     if let Some(sym) = users.get(&**u).and_then(|e| e.sym) {
-                        scoped_pairs.push((posting_key(s, USER_TAG, sym), pi));
+                        scoped_pairs.push((posting_key(s, USER_TAG, sym), key));
                     }
                 }
                 for g in &p.scope.groups {
                     if let Some(&sym) = group_syms.get(&**g) {
-                        scoped_pairs.push((posting_key(s, GROUP_TAG, sym), pi));
+                        scoped_pairs.push((posting_key(s, GROUP_TAG, sym), key));
                     }
                 }
             }
@@ -212,18 +216,44 @@ impl PolicySet {
             });
         }
 
-        // Flatten: one vector of policy indices, ranges into it.
+        // Per tool slot, its all-users policies and those of its connector's all-tools slot but
+        // the ones excluding the tool, merged once here rather than at every evaluation (each
+        // all-tools policy is then held once per tool it governs).
+        let mut shared: Vec<Vec<u32>> = vec![Vec::new(); tool_slots];
+        for c in &connector_index {
+            let all_tools = all_users.get(c.all_slot as usize).map_or(&[][..], |l| l);
+            for t in 0..to_u32(c.tool_enabled.len()) {
+                let s = (c.first_slot + t) as usize;
+                let (Some(list), Some(own)) = (shared.get_mut(s), all_users.get(s)) else {
+                    continue;
+                };
+                list.extend_from_slice(own);
+                list.extend(all_tools.iter().copied().filter(|&key| {
+                    // INVARIANT: a key that names no policy is kept, for evaluation to meet.
+                    decode(key)
+                        .and_then(|(pi, _)| policies.get(pi as usize))
+                        .is_none_or(|p: &CompiledPolicy| p.exclude.binary_search(&t).is_err())
+                }));
+            }
+        }
+        drop(all_users);
+
+        // Flatten: one vector of visit keys, ranges into it; each list sorted (most restrictive
+        // first, then by id) and without repeats.
         let mut posting_data = Vec::new();
-        let mut flatten = |list: &mut Vec<u32>| {
-            list.sort_unstable();
-            list.dedup();
-            let start = to_u32(posting_data.len());
-            posting_data.extend_from_slice(list);
-            start..to_u32(posting_data.len())
-        };
-        let all_users: Vec<Range<u32>> = all_users.iter_mut().map(&mut flatten).collect();
+        let all_users: Vec<Range<u32>> = shared
+            .iter_mut()
+            .map(|list| {
+                list.sort_unstable();
+                list.dedup();
+                let start = to_u32(posting_data.len());
+                posting_data.extend_from_slice(list);
+                start..to_u32(posting_data.len())
+            })
+            .collect();
+        drop(shared);
         let mut scoped = vec![(false, false); slots];
-        // Policies were visited in index order, so each key's run comes out sorted.
+        // Sorted by posting key, then by visit key: each run is one sorted posting list.
         scoped_pairs.sort_unstable();
         scoped_pairs.dedup();
         let runs = scoped_pairs.chunk_by(|a, b| a.0 == b.0);

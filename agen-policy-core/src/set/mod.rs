@@ -19,7 +19,10 @@ use crate::request::Request;
 use crate::view::RequestView;
 
 mod build;
+mod candidates;
 mod version;
+
+use candidates::Candidates;
 
 /// A loaded, validated and indexed policy document: immutable, cheap to share across threads
 /// (`Send + Sync`), and evaluated without allocating on the common path.
@@ -48,7 +51,7 @@ pub struct PolicySet {
     users: FxHashMap<Box<str>, UserEntry>,
     directory: Vec<DirectoryEntry>,
     group_syms: FxHashMap<Box<str>, u32>,
-    /// Sorted by id, so candidates collected in index order are already in byte order.
+    /// Sorted by id, so policy indices sort like ids (in byte order).
     pub(crate) policies: Vec<CompiledPolicy>,
     /// Approval flow ids sorted, so flow indices sort like the ids.
     pub(crate) flows: Vec<Box<str>>,
@@ -56,12 +59,14 @@ pub struct PolicySet {
     flow_sources: Vec<u32>,
     /// The distinct attributes conditions read (`CompiledCondition::attribute` indexes it).
     attributes: Vec<Attribute>,
-    /// Per slot, the policies that apply to every user.
+    /// Per tool slot, the policies that apply to every user: the tool's own and its
+    /// connector's all-tools policies that do not exclude it.
     all_users: Vec<Range<u32>>,
     /// Per slot, whether any policy of it is scoped to users / to groups (skips lookups).
     scoped: Vec<(bool, bool)>,
     /// `(slot, principal)` → the policies of that slot scoped to that principal.
     postings: FxHashMap<u64, Range<u32>>,
+    /// The posting lists, as visit keys (`candidates.rs`), each sorted most restrictive first.
     posting_data: Vec<u32>,
 }
 
@@ -72,7 +77,8 @@ pub(crate) struct ConnectorIndex {
     tool_enabled: Vec<bool>,
     /// Slot of its first tool; tool `t` is slot `first_slot + t`.
     first_slot: u32,
-    /// Slot of the policies that govern all its tools (`all: true`), checked against `exclude`.
+    /// Slot of the policies scoped to users or groups that govern all its tools (`all: true`),
+    /// checked against `exclude` at evaluation (its all-users ones are merged into each tool's).
     all_slot: u32,
     /// Its policies (indices into `policies`), for explanations.
     policies: Vec<u32>,
@@ -100,7 +106,8 @@ pub(crate) struct CompiledPolicy {
     pub(crate) otherwise: Otherwise,
     pub(crate) rules: CompiledRules,
     pub(crate) flow: Option<u32>,
-    /// The most restrictive action it can serve; lets evaluation skip it once that is beaten.
+    /// The most restrictive action it can serve: postings order candidates by it (its visit
+    /// key), and evaluation stops at the first candidate whose level is beaten.
     max_served: Action,
     /// Whether it can serve `step_up` or `request_approval`, which evidence may satisfy.
     may_need_evidence: bool,
@@ -223,9 +230,11 @@ impl PolicySet {
         &self.warnings
     }
 
-    /// Decides on a request (SPEC §4). Never fails, never panics, and for a request with up to
-    /// 8 groups allocates nothing unless more than 16 policies are candidates or more than 16
-    /// attributes are read.
+    /// Decides on a request (SPEC §4). Never fails, never panics, and allocates nothing unless
+    /// more than 16 candidates are scoped to the user or their groups (those that apply to all
+    /// users are read in place, however many), more than 16 of the request's own groups are
+    /// named by some policy, more than 16 attributes are read, or the decision needs room
+    /// (`Decision`).
     pub fn evaluate<'s>(&'s self, request: &Request) -> Decision<'s> {
         // Built in place and filled by reference: the hot path moves no buffers around.
         let mut decision = Decision::without_policy(self, Reason::NoPolicy);
@@ -260,8 +269,7 @@ impl PolicySet {
             Err(reason) => decision.set_reason(reason),
             Ok((connector, tool)) => {
                 let subject = self.subject_of(*request);
-                let mut candidates = SmallVec::new();
-                self.candidates(connector, tool, &subject, &mut candidates);
+                let candidates = self.candidates(connector, tool, &subject);
                 // Made when a candidate first has conditions to evaluate.
                 let mut reads = None;
                 self.decide(&candidates, &subject, &mut reads, decision);
@@ -315,44 +323,47 @@ impl PolicySet {
         }
     }
 
-    /// The candidate policies (SPEC §4 step 3), sorted and without repeats.
-    fn candidates(
-        &self,
+    /// The candidate policies (SPEC §4 step 3), as visit keys: the tool's all-users postings
+    /// (the connector's all-tools policies merged in at build time, those excluding the tool
+    /// left out) and the postings of the user and their groups, the latter gathered here.
+    fn candidates<'s>(
+        &'s self,
         connector: &ConnectorIndex,
         tool: u32,
         subject: &Subject<'_>,
-        out: &mut SmallVec<[u32; 16]>,
-    ) {
+    ) -> Candidates<'s> {
+        let tool_slot = connector.first_slot + tool;
+        let shared = self
+            .all_users
+            .get(tool_slot as usize)
+            .map_or(&[][..], |range| self.postings_of(range));
+        let mut out = Candidates::new(shared);
         let user_sym = subject.user.and_then(|u| u.sym);
-        // The user's groups that some policy names, resolved only if a slot has group postings;
-        // directory groups come pre-resolved.
-        let mut groups: Option<SmallVec<[u32; 16]>> = None;
+        // The user's groups that some policy names: the directory's come pre-resolved, the
+        // request's are resolved only if a slot has group postings.
+        let directory_groups = subject.directory.map_or(&[][..], |d| &d.group_syms[..]);
+        let has_request_groups = subject.request.groups.iter().next().is_some();
+        let mut request_groups: Option<SmallVec<[u32; 16]>> = None;
         // Each posting list is sorted and without repeats: only several need merging.
         let mut lists = 0;
-        let tool_slot = connector.first_slot + tool;
         for (slot, check_exclude) in [(tool_slot, false), (connector.all_slot, true)] {
+            let (by_user, by_group) = self.scoped.get(slot as usize).copied().unwrap_or_default();
             let mut take = |range: &Range<u32>| {
-                if range.start < range.end {
-                    let postings = self.postings_of(range).iter().copied();
-                    if check_exclude {
-                        // All-tools policies of the connector, but those excluding this tool.
-                        // INVARIANT: a posting that names no policy stays a candidate, so that
-                        // `decide` meets it and fails closed rather than dropping it here.
-                        out.extend(postings.filter(|&p| {
-                            self.policies
-                                .get(p as usize)
-                                .is_none_or(|p| p.exclude.binary_search(&tool).is_err())
-                        }));
-                    } else {
-                        out.extend(postings);
+                lists += 1;
+                for &key in self.postings_of(range) {
+                    // All-tools policies of the connector, but those excluding this tool.
+                    // INVARIANT: a key that names no policy stays a candidate, so that `decide`
+                    // meets it and fails closed rather than dropping it here.
+                    if check_exclude
+                        && candidates::decode(key)
+                            .and_then(|(pi, _)| self.policies.get(pi as usize))
+                            .is_some_and(|p| p.exclude.binary_search(&tool).is_ok())
+                    {
+                        continue;
                     }
-                    lists += 1;
+                    out.scoped.push(key);
                 }
             };
-            if let Some(range) = self.all_users.get(slot as usize) {
-                take(range);
-            }
-            let (by_user, by_group) = self.scoped.get(slot as usize).copied().unwrap_or_default();
             if by_user {
                 if let Some(range) =
                     user_sym.and_then(|sym| self.postings.get(&posting_key(slot, USER_TAG, sym)))
@@ -361,32 +372,28 @@ impl PolicySet {
                 }
             }
             if by_group {
-                let groups = groups.get_or_insert_with(|| self.group_syms_of(subject));
-                for &sym in groups.iter() {
+                for &sym in directory_groups {
                     if let Some(range) = self.postings.get(&posting_key(slot, GROUP_TAG, sym)) {
                         take(range);
                     }
                 }
+                if has_request_groups {
+                    let groups = request_groups.get_or_insert_with(|| {
+                        let named = subject.request.groups.iter();
+                        named
+                            .filter_map(|g| self.group_syms.get(g).copied())
+                            .collect()
+                    });
+                    for &sym in groups.iter() {
+                        if let Some(range) = self.postings.get(&posting_key(slot, GROUP_TAG, sym)) {
+                            take(range);
+                        }
+                    }
+                }
             }
         }
-        if lists > 1 {
-            out.sort_unstable();
-            out.dedup();
-        }
-    }
-
-    /// The symbols of the subject's groups that some policy names.
-    fn group_syms_of(&self, subject: &Subject<'_>) -> SmallVec<[u32; 16]> {
-        let mut groups: SmallVec<[u32; 16]> = SmallVec::new();
-        if let Some(d) = subject.directory {
-            groups.extend(d.group_syms.iter().copied());
-        }
-        for g in subject.request.groups.iter() {
-            if let Some(&sym) = self.group_syms.get(g) {
-                groups.push(sym);
-            }
-        }
-        groups
+        out.finish(lists);
+        out
     }
 
     fn postings_of(&self, range: &Range<u32>) -> &[u32] {
@@ -395,11 +402,16 @@ impl PolicySet {
             .unwrap_or_default()
     }
 
-    /// Steps 4-6 of SPEC §4 over sorted candidates, into `decision` (which says `no_policy`
-    /// until a candidate serves an action).
+    /// Steps 4-6 of SPEC §4 over the candidates, into `decision` (which says `no_policy` until
+    /// a candidate serves an action).
+    ///
+    /// Candidates come most restrictive first. One that cannot serve the best action so far
+    /// changes nothing, and neither can any after it, so the visit stops there; unless the
+    /// request carries evidence, which may list as satisfied a candidate that can serve
+    /// `step_up` or `request_approval`: then only the others are skipped.
     fn decide<'s: 'a, 'a>(
         &'s self,
-        candidates: &[u32],
+        candidates: &Candidates<'_>,
         subject: &Subject<'a>,
         resolved: &mut Option<ReadCache<'a>>,
         decision: &mut Decision<'s>,
@@ -408,25 +420,30 @@ impl PolicySet {
         // Only a request with `now` can satisfy anything: `auth` and `grants` need it.
         let now = request.now();
         let mut best: Option<Action> = None;
-        // What each candidate served (after evidence), in candidate order; `None` when skipped
-        // or dropped out.
-        let mut served: SmallVec<[Option<Action>; 16]> = SmallVec::with_capacity(candidates.len());
-        for &pi in candidates {
-            // INVARIANT: candidates index `policies` (postings are built from it). A miss would
-            // drop a policy, and a dropped `deny` loosens the decision: fail closed instead.
-            let Some(p) = self.policies.get(pi as usize) else {
+        // The candidates that served `best` (after evidence), and those the evidence satisfied,
+        // in visit order.
+        let mut determining: SmallVec<[u32; 32]> = SmallVec::new();
+        let mut satisfied: SmallVec<[u32; 4]> = SmallVec::new();
+        for key in candidates.visit() {
+            // INVARIANT: keys name policies at their level (postings are built from
+            // `policies`). A miss would drop a policy, and a dropped `deny` loosens the
+            // decision: fail closed instead.
+            let Some((pi, p)) = candidates::decode(key).and_then(|(pi, level)| {
+                let p = self.policies.get(pi as usize)?;
+                (p.max_served == level).then_some((pi, p))
+            }) else {
                 decision.fail_closed();
                 return;
             };
-            // A policy that cannot serve anything as restrictive as the best so far changes
-            // nothing: skip its targeting, unless the evidence might list it as satisfied.
-            let skip =
-                best.is_some_and(|b| p.max_served < b) && (now.is_none() || !p.may_need_evidence);
-            let mut action = if skip {
-                None
-            } else {
-                self.serve(p, subject, resolved)
-            };
+            if best.is_some_and(|b| p.max_served < b) {
+                if now.is_none() {
+                    break;
+                }
+                if !p.may_need_evidence {
+                    continue;
+                }
+            }
+            let mut action = self.serve(p, subject, resolved);
             if let (Some(a @ (Action::StepUp | Action::RequestApproval)), Some(now)) = (action, now)
             {
                 if self.satisfies(p, a, request, now) {
@@ -434,23 +451,34 @@ impl PolicySet {
                         decision.fail_closed();
                         return;
                     }
-                    decision.push_satisfied(pi);
+                    satisfied.push(pi);
                     action = Some(Action::Allow);
                 }
             }
-            if let Some(a) = action {
-                best = Some(best.map_or(a, |b| b.max(a)));
+            let Some(a) = action else {
+                continue;
+            };
+            match best {
+                Some(b) if a < b => {}
+                Some(b) if a == b => determining.push(pi),
+                _ => {
+                    best = Some(a);
+                    determining.clear();
+                    determining.push(pi);
+                }
             }
-            served.push(action);
+        }
+        // Policy indices sort like ids; candidates of one level come in id order already.
+        sort_ids(&mut satisfied);
+        for &pi in &satisfied {
+            decision.push_satisfied(pi);
         }
         let Some(best) = best else {
             return;
         };
+        sort_ids(&mut determining);
         let mut flows: SmallVec<[u32; 4]> = SmallVec::new();
-        for (&pi, &a) in candidates.iter().zip(&served) {
-            if a != Some(best) {
-                continue;
-            }
+        for &pi in &determining {
             let Some(p) = self
                 .policies
                 .get(pi as usize)
@@ -459,7 +487,6 @@ impl PolicySet {
                 decision.fail_closed();
                 return;
             };
-            decision.push_policy(pi);
             match best {
                 Action::RequestApproval => {
                     if let Some(f) = p.flow {
@@ -475,6 +502,7 @@ impl PolicySet {
                 Action::Allow | Action::Deny => {}
             }
         }
+        decision.push_policies(&determining);
         flows.sort_unstable();
         flows.dedup();
         for &f in &flows {
@@ -652,6 +680,14 @@ impl PolicySet {
     }
 }
 
+/// Puts policy indices in id order, each once: indices sort like ids.
+fn sort_ids<A: smallvec::Array<Item = u32>>(ids: &mut SmallVec<A>) {
+    if !ids.windows(2).all(|w| w.first() < w.get(1)) {
+        ids.sort_unstable();
+        ids.dedup();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -679,6 +715,28 @@ mod tests {
             (Action::Deny, Reason::Internal)
         );
         assert_eq!(decision.policies().len(), 0);
+    }
+
+    /// A posting whose level is not its policy's (the visit would stop at the wrong place)
+    /// denies with reason `internal` too.
+    #[test]
+    fn a_posting_at_the_wrong_level_denies() {
+        let mut set = PolicySet::from_json(
+            r#"{"connectors": [{"id": "c", "tools": [{"name": "t"}]}],
+                "policies": [{"id": "p", "name": "P", "connector": "c", "action": "deny",
+                              "all_users": true, "tools": ["t"]}]}"#,
+        )
+        .expect("loads");
+        let request = Request::new("u", "c", "t").expect("valid");
+        assert_eq!(set.evaluate(&request).reason(), Reason::Policy);
+        for data in &mut set.posting_data {
+            *data = candidates::visit_key(0, Action::Allow);
+        }
+        let decision = set.evaluate(&request);
+        assert_eq!(
+            (decision.action(), decision.reason()),
+            (Action::Deny, Reason::Internal)
+        );
     }
 
     #[test]
