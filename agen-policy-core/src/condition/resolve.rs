@@ -220,11 +220,8 @@ impl<'a> Read<'a> {
 /// What one evaluation has read, by attribute index. The first entries live on the stack;
 /// an evaluation reading more than that many attributes spills to the heap.
 pub(crate) struct ReadCache<'a> {
-    len: usize,
-    ids: [u32; READ_INLINE],
-    reads: SmallVec<[Read<'a>; READ_INLINE]>,
-    /// Attribute ids past the first `READ_INLINE`.
-    more_ids: Vec<u32>,
+    /// Each attribute read, by its index in the set's table, in the order read.
+    reads: SmallVec<[(u32, Read<'a>); READ_INLINE]>,
     pub(crate) groups: UserGroups<'a>,
     /// Bytes of strings the context may still supply.
     bytes_left: usize,
@@ -238,10 +235,7 @@ const READ_INLINE: usize = 16;
 impl<'a> ReadCache<'a> {
     pub(crate) fn new(view: &RequestView<'a>, groups: UserGroups<'a>) -> Self {
         ReadCache {
-            len: 0,
-            ids: [0; READ_INLINE],
             reads: SmallVec::new(),
-            more_ids: Vec::new(),
             groups,
             bytes_left: view.string_bytes_left,
             bytes_max: view.string_bytes_max,
@@ -255,21 +249,11 @@ impl<'a> ReadCache<'a> {
         id: u32,
         resolve: impl FnOnce() -> Result<Resolved<'a>, RequestError>,
     ) -> Option<&mut Read<'a>> {
-        let known = self
-            .ids
-            .get(..self.len.min(READ_INLINE))
-            .unwrap_or_default();
-        let found = known.iter().position(|&k| k == id).or_else(|| {
-            self.more_ids
-                .iter()
-                .position(|&k| k == id)
-                .map(|i| i + READ_INLINE)
-        });
-        let i = match found {
+        let i = match self.reads.iter().position(|(k, _)| *k == id) {
             Some(i) => i,
             None => self.read(id, resolve),
         };
-        self.reads.get_mut(i)
+        self.reads.get_mut(i).map(|(_, read)| read)
     }
 
     #[cold]
@@ -285,13 +269,8 @@ impl<'a> ReadCache<'a> {
                 Resolved::Missing
             }
         };
-        match self.ids.get_mut(self.len) {
-            Some(slot) => *slot = id,
-            None => self.more_ids.push(id),
-        }
-        self.reads.push(Read::new(value));
-        self.len += 1;
-        self.len - 1
+        self.reads.push((id, Read::new(value)));
+        self.reads.len() - 1
     }
 
     /// Counts a context value's strings against the request's limit.
