@@ -264,20 +264,24 @@ native.installHooks(
 
 // --- The fast path --------------------------------------------------------------------------
 //
-// Each string or object that crosses the Node-API boundary costs a few hundred nanoseconds,
-// more than the engine takes to decide. So `evaluate` writes the request into one shared buffer
-// (the format is documented at `Encoded` in src/convert.rs), makes one native call, and reads
-// the decision back from the same buffer. It handles the plain JSON-like values requests are
-// made of and means exactly what `JSON.stringify` would; anything else (a `toJSON` method, a
-// class instance, a BigInt, a cycle, an invalid request, a buffer too small) returns
-// `undefined` and goes to the native `evaluate`, which writes the request as JSON (`jsonOf`)
-// and lets the core parse it, and reports errors. Either way the request is checked by the
-// core (the decoded one through the same builder, under the same limits).
+// Each string or object that crosses the Node-API boundary costs tens to hundreds of
+// nanoseconds, more than the engine takes to decide. So `evaluate` writes the request's ids and
+// groups into one shared buffer (the format is documented in src/fast.rs), hands the context
+// object over as it is, makes one native call, and reads the decision back from the buffer as
+// indices. The native side reads from the context only the attributes some condition of a
+// candidate policy reads, each an own property, as `JSON.stringify` would read it; a value read
+// that JSON cannot hold (a function, a symbol, a BigInt, NaN or an infinity, `undefined` in a
+// list) refuses the request with a RequestError at its place, and a value read that is not plain
+// data (a Date, anything with `toJSON`, a class instance, a lone surrogate) hands the request
+// to the general path. Anything else this path does not take (a request with evidence, with an
+// unknown member, not plain data, an invalid id, a buffer too small) returns `undefined` and
+// goes to the native `evaluate`, which writes the whole request as JSON (`jsonOf`), lets the
+// core parse and check all of it, and reports errors.
 
 const REASONS = ['unknown_connector', 'connector_disabled', 'unknown_tool', 'tool_disabled', 'no_policy', 'policy', 'internal']
-// Context nesting the encoder writes; deeper contexts go to the core, which enforces its limit.
-const MAX_DEPTH = 40
 const CAPACITY = 1 << 16
+// evaluateMany writes its requests below this byte and reads the decisions from it on.
+const SPLIT = 1 << 15
 
 const memory = new ArrayBuffer(CAPACITY)
 const bytes = Buffer.from(memory)
@@ -296,10 +300,10 @@ function isSkipped(value) {
   return type === 'undefined' || type === 'function' || type === 'symbol'
 }
 
-function writeString(s, at) {
+function writeString(s, at, end) {
   const n = s.length
   // UTF-8 takes at most 3 bytes per UTF-16 code unit.
-  if (at + 4 + 3 * n > CAPACITY) return -1
+  if (at + 4 + 3 * n > end) return -1
   let p = at + 4
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i)
@@ -316,100 +320,19 @@ function writeString(s, at) {
   return p
 }
 
-// What writeValue returns for a value JSON leaves out (as a member) or writes as null (in a list).
-const SKIP = -2
+// The context of the request encodeRequest wrote last: a plain object, or undefined.
+let encodedContext
 
-function writeValue(value, at, depth) {
-  if (at + 9 > CAPACITY) return -1
-  switch (typeof value) {
-    case 'string':
-      bytes[at] = 4
-      return writeString(value, at + 1)
-    case 'number':
-      if (!Number.isFinite(value)) {
-        bytes[at] = 0 // JSON writes NaN and the infinities as null
-        return at + 1
-      }
-      if (Number.isSafeInteger(value)) {
-        bytes[at] = 3 // JSON writes it exactly (-0 as 0, and so does the decoder)
-        view.setFloat64(at + 1, value, true)
-        return at + 9
-      }
-      // Any other number as the text JSON writes for it, which the native side parses as the
-      // core parses JSON: 2 ** 60 is written 1152921504606847000, not the double's value.
-      bytes[at] = 7
-      return writeString(String(value), at + 1)
-    case 'boolean':
-      bytes[at] = value ? 2 : 1
-      return at + 1
-    case 'object':
-      if (value === null) {
-        bytes[at] = 0
-        return at + 1
-      }
-      if (depth === 0) return -1
-      if (Array.isArray(value)) {
-        if (typeof value.toJSON === 'function') return -1
-        bytes[at] = 5
-        const n = value.length
-        view.setUint32(at + 1, n, true)
-        let p = at + 5
-        for (let i = 0; i < n; i++) {
-          const q = writeValue(value[i], p, depth - 1)
-          if (q === SKIP) {
-            bytes[p] = 0 // JSON writes a left-out list item as null
-            p += 1
-          } else if (q < 0) {
-            return -1
-          } else {
-            p = q
-          }
-        }
-        return p
-      }
-      if (!isPlainObject(value)) return -1
-      bytes[at] = 6
-      return writeEntries(value, at + 1, depth - 1)
-    case 'undefined':
-    case 'function':
-    case 'symbol':
-      return SKIP
-    default:
-      return -1 // a BigInt: JSON.stringify throws, on the general path
-  }
-}
-
-function writeEntries(object, at, depth) {
-  let n = 0
-  let p = at + 4
-  // Own enumerable keys, as JSON.stringify takes them (for-in would add inherited ones).
-  const keys = Object.keys(object)
-  for (let k = 0; k < keys.length; k++) {
-    const key = keys[k]
-    const start = p
-    p = writeString(key, p)
-    if (p < 0) return -1
-    const q = writeValue(object[key], p, depth)
-    if (q === SKIP) {
-      p = start // JSON leaves the member out
-      continue
-    }
-    if (q < 0) return -1
-    p = q
-    n++
-  }
-  view.setUint32(at, n, true)
-  return p
-}
-
-// Writes a request; -1 when it is not plain data, or not a request the core would accept as is.
-function encodeRequest(request) {
+// Writes a request's ids and groups from byte `at` on, before `end`; the end of what it wrote,
+// or -1 when the request is not plain data without evidence.
+function encodeRequest(request, at, end) {
   if (request === null || typeof request !== 'object' || !isPlainObject(request)) return -1
   let user
   let connector
   let tool
   let groups
   let context
+  // Own enumerable members, as JSON.stringify takes them (for-in would add inherited ones).
   const keys = Object.keys(request)
   for (let k = 0; k < keys.length; k++) {
     const key = keys[k]
@@ -431,17 +354,17 @@ function encodeRequest(request) {
         context = value
         break
       default:
-        if (!isSkipped(value)) return -1 // an unknown field: the core reports it
+        if (!isSkipped(value)) return -1 // evidence, or an unknown field the core reports
     }
   }
   // JSON leaves out skipped values, as if the member were absent.
   if (isSkipped(groups)) groups = undefined
   if (isSkipped(context)) context = undefined
   if (typeof user !== 'string' || typeof connector !== 'string' || typeof tool !== 'string') return -1
-  let p = writeString(user, 0)
-  if (p >= 0) p = writeString(connector, p)
-  if (p >= 0) p = writeString(tool, p)
-  if (p < 0) return -1
+  let p = writeString(user, at, end)
+  if (p >= 0) p = writeString(connector, p, end)
+  if (p >= 0) p = writeString(tool, p, end)
+  if (p < 0 || p + 4 > end) return -1
   if (groups === undefined) {
     view.setUint32(p, 0, true)
     p += 4
@@ -452,27 +375,56 @@ function encodeRequest(request) {
     p += 4
     for (let i = 0; i < n && p >= 0; i++) {
       if (typeof groups[i] !== 'string') return -1
-      p = writeString(groups[i], p)
+      p = writeString(groups[i], p, end)
     }
     if (p < 0) return -1
   }
-  if (p + 1 > CAPACITY) return -1
-  if (context === undefined) {
-    bytes[p] = 0
-    return p + 1
-  }
-  if (context === null || typeof context !== 'object' || Array.isArray(context) || !isPlainObject(context)) {
+  if (context !== undefined && (context === null || typeof context !== 'object' || Array.isArray(context) || !isPlainObject(context))) {
     return -1
   }
-  bytes[p] = 1
-  return writeEntries(context, p + 1, MAX_DEPTH)
+  encodedContext = context
+  return p
 }
+
+// Where the decision readDecision read last ends, in words.
+let decisionEnd = 0
 
 function readIds(at, ids) {
   const n = words[at]
   const out = new Array(n)
   for (let i = 0; i < n; i++) out[i] = ids[words[at + 1 + i]]
   return out
+}
+
+// The decision written from word `at` on (the format is in src/fast.rs).
+function readDecision(state, at) {
+  const action = words[at]
+  const reason = words[at + 1]
+  at += 2
+  const policies = readIds(at, state.policies)
+  at += 1 + policies.length
+  const approvalFlows = readIds(at, state.approvalFlows)
+  at += 1 + approvalFlows.length
+  const satisfied = readIds(at, state.policies)
+  at += 1 + satisfied.length
+  const stepUp = new Array(words[at])
+  at += 1
+  for (let i = 0; i < stepUp.length; i++) {
+    const acrValues = readIds(at + 2, state.acrValues)
+    stepUp[i] = { policy: state.policies[words[at]], maxAge: words[at + 1], acrValues }
+    at += 3 + acrValues.length
+  }
+  decisionEnd = at
+  return {
+    action: ACTIONS[action],
+    reason: REASONS[reason],
+    policies,
+    approvalFlows,
+    satisfied,
+    stepUp,
+    allowed: action === 0,
+    version: state.version,
+  }
 }
 
 function fastPathOf(set) {
@@ -490,8 +442,9 @@ function fastPathOf(set) {
   return state
 }
 
-// Set while the shared buffer is in use: a getter on the request that evaluates another request
-// would otherwise overwrite it halfway, so a nested call takes the general path.
+// Set while the shared buffer is in use: a getter of the request or of its context that
+// evaluates another request would otherwise overwrite it halfway, so a nested call takes the
+// general path.
 let busy = false
 
 // The decision, or undefined when the request needs the general path.
@@ -500,40 +453,34 @@ function evaluateFast(set, request) {
   const state = fastPathOf(set)
   busy = true
   try {
-    if (encodeRequest(request) < 0 || !native.evaluateEncoded(state.slot, bytes)) return undefined
+    if (encodeRequest(request, 0, CAPACITY) < 0) return undefined
+    const context = encodedContext
+    encodedContext = undefined
+    if (!native.evaluateEncoded(state.slot, bytes, context)) return undefined
   } finally {
     busy = false
   }
-  const action = words[0]
-  let at = 2
-  const policies = readIds(at, state.policies)
-  at += 1 + policies.length
-  const approvalFlows = readIds(at, state.approvalFlows)
-  at += 1 + approvalFlows.length
-  const satisfied = readIds(at, state.policies)
-  at += 1 + satisfied.length
-  const stepUp = new Array(words[at])
-  at += 1
-  for (let i = 0; i < stepUp.length; i++) {
-    const acrValues = readIds(at + 2, state.acrValues)
-    stepUp[i] = { policy: state.policies[words[at]], maxAge: words[at + 1], acrValues }
-    at += 3 + acrValues.length
-  }
-  return {
-    action: ACTIONS[action],
-    reason: REASONS[words[1]],
-    policies,
-    approvalFlows,
-    satisfied,
-    stepUp,
-    allowed: action === 0,
-    version: state.version,
-  }
+  return readDecision(state, 0)
 }
 
 const nativeEvaluate = PolicySet.prototype.evaluate
 const nativeEvaluateMany = PolicySet.prototype.evaluateMany
 const nativeExplain = PolicySet.prototype.explain
+
+// The request at `index` of evaluateMany's list, on the general path; its error names the index.
+function evaluateAt(set, request, index) {
+  try {
+    return nativeEvaluate.call(set, request)
+  } catch (e) {
+    if (e instanceof RequestError && e.index === undefined) {
+      throw new RequestError(`request ${index}: ${e.message}`, { path: e.path, index })
+    }
+    throw e
+  }
+}
+
+// The contexts of the requests of one evaluateMany call into native code.
+const manyContexts = []
 
 Object.defineProperty(PolicySet.prototype, 'evaluate', {
   value: function evaluate(request) {
@@ -543,16 +490,45 @@ Object.defineProperty(PolicySet.prototype, 'evaluate', {
   configurable: true,
 })
 
+// As many requests as the buffer holds cross in one native call, and their decisions come back
+// together; a request the fast path does not take is decided alone on the general path.
 Object.defineProperty(PolicySet.prototype, 'evaluateMany', {
   value: function evaluateMany(requests) {
-    if (!Array.isArray(requests)) return nativeEvaluateMany.call(this, requests)
+    if (!Array.isArray(requests) || busy) return nativeEvaluateMany.call(this, requests)
+    const state = fastPathOf(this)
     const n = requests.length
     const decisions = new Array(n)
-    for (let i = 0; i < n; i++) {
-      const decision = evaluateFast(this, requests[i])
-      // The general path reports an invalid request with its position.
-      if (decision === undefined) return nativeEvaluateMany.call(this, requests)
-      decisions[i] = decision
+    let i = 0
+    while (i < n) {
+      let status = 1
+      busy = true
+      try {
+        let count = 0
+        let p = 0
+        while (i + count < n) {
+          const q = encodeRequest(requests[i + count], p, SPLIT)
+          if (q < 0) break
+          manyContexts[count++] = encodedContext
+          p = q
+        }
+        encodedContext = undefined
+        if (count > 0) status = native.evaluateEncodedMany(state.slot, bytes, count, manyContexts, i, SPLIT)
+      } finally {
+        busy = false
+        manyContexts.length = 0
+      }
+      const decided = status >>> 1
+      let at = SPLIT >>> 2
+      for (let k = 0; k < decided; k++) {
+        decisions[i + k] = readDecision(state, at)
+        at = decisionEnd
+      }
+      i += decided
+      // The next request is the general path's, and so is one whose decision fills the buffer.
+      if ((status & 1) === 1 || decided === 0) {
+        decisions[i] = evaluateAt(this, requests[i], i)
+        i++
+      }
     }
     return decisions
   },

@@ -12,6 +12,7 @@
 //! cargo feature `test-hooks`, which `test.sh` turns on and a default build leaves off.
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use agen_policy_core as core;
@@ -24,6 +25,7 @@ use napi_derive::napi;
 
 mod analysis;
 mod convert;
+mod fast;
 mod testfiles;
 
 pub use analysis::{diff, replay};
@@ -31,7 +33,8 @@ pub use analysis::{diff, replay};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use convert::{Decision, Encoded, Explanation, Hooks, Kind, Problem, Validation};
+use convert::{Decision, Explanation, Hooks, Kind, Problem, Validation};
+use fast::Encoded;
 
 /// A loaded, validated and indexed policy document. Immutable; evaluate any number of requests
 /// against it.
@@ -67,12 +70,12 @@ thread_local! {
 /// Policy sets by slot, reusing the slots of sets that were garbage-collected.
 #[derive(Default)]
 struct Slots {
-    sets: Vec<Option<Encoded>>,
+    sets: Vec<Option<Rc<Encoded>>>,
     free: Vec<u32>,
 }
 
 impl Slots {
-    fn insert(&mut self, set: Encoded) -> u32 {
+    fn insert(&mut self, set: Rc<Encoded>) -> u32 {
         match self.free.pop() {
             Some(slot) => {
                 if let Some(entry) = self.sets.get_mut(slot as usize) {
@@ -87,8 +90,8 @@ impl Slots {
         }
     }
 
-    fn get(&self, slot: u32) -> Option<&Encoded> {
-        self.sets.get(slot as usize).and_then(Option::as_ref)
+    fn get(&self, slot: u32) -> Option<Rc<Encoded>> {
+        self.sets.get(slot as usize).and_then(Option::clone)
     }
 
     fn release(&mut self, slot: u32) {
@@ -430,7 +433,7 @@ impl PolicySet {
         if let Some(slot) = self.slot.get() {
             return Ok(slot);
         }
-        let encoded = Encoded::new(&self.inner);
+        let encoded = Rc::new(Encoded::new(&self.inner));
         let slot = FAST_SETS
             .try_with(|sets| sets.borrow_mut().insert(encoded))
             .map_err(convert::internal)?;
@@ -465,26 +468,124 @@ enum Vote {
     Check,
 }
 
-/// Decides on a request that `index.js` encoded into `buffer`, and writes the decision back
-/// into it (the format is at `convert::Encoded`). Returns `false` when the encoded request is not one the
-/// core accepts, so that the caller takes the general path, which reports why.
+/// The set in `slot`, taken out of the registry: reading a context runs JavaScript (getters),
+/// which may load and register another set while this one evaluates.
+fn fast_set(slot: u32) -> Option<Rc<Encoded>> {
+    FAST_SETS
+        .try_with(|sets| sets.try_borrow().ok().and_then(|sets| sets.get(slot)))
+        .ok()
+        .flatten()
+}
+
+/// Decides on one request of the fast path: `Ok(None)` hands it to the general path.
+fn decide_fast<'s>(
+    env: &Env,
+    set: &'s core::PolicySet,
+    ids: &fast::Ids<'_>,
+    context: Unknown,
+    index: Option<usize>,
+) -> Result<Option<core::Decision<'s>>> {
+    // An invalid id or group is the general path's to report, as it always has been.
+    let Ok(view) = core::RequestView::new(ids.user, ids.connector, ids.tool)
+        .and_then(|view| view.groups(&ids.groups))
+    else {
+        return Ok(None);
+    };
+    let decided = match context.get_type()? {
+        ValueType::Undefined => set.evaluate_view(&view),
+        ValueType::Object => {
+            let context = fast::JsContext::new(env, Object::from_unknown(context)?);
+            let decided = set.evaluate_view(&view.context(&context));
+            match context.failed() {
+                Some(fast::Failed::Handover) => return Ok(None),
+                Some(fast::Failed::Thrown(e)) => return Err(e),
+                None => decided,
+            }
+        }
+        _ => return Ok(None),
+    };
+    decided
+        .map(Some)
+        .map_err(|e| convert::request_error(env, &e, index))
+}
+
+/// Decides on a request whose ids and groups `index.js` wrote into `buffer`, reading `context`
+/// (a plain object, or `undefined`) where the engine asks (module `fast`), and writes the
+/// decision back into the buffer. Returns `false` for a request the general path must take
+/// (it reports why); throws a `RequestError` for a context value read that JSON cannot hold.
 ///
-/// Each string or object crossing the Node-API boundary costs a few hundred nanoseconds; one
-/// buffer of bytes costs one crossing, which keeps `evaluate` near the engine's own speed.
+/// Each string or object crossing the Node-API boundary costs tens to hundreds of nanoseconds;
+/// one buffer for the strings, the context object as it is, and indices back keep `evaluate`
+/// near the engine's own speed.
 #[napi(skip_typescript, catch_unwind)]
-pub fn evaluate_encoded(slot: u32, mut buffer: BufferSlice) -> bool {
-    // Evaluation runs no JavaScript, so nothing reaches the registry while it is borrowed.
-    let decided = FAST_SETS
-        .try_with(|sets| {
-            let sets = sets.borrow();
-            sets.get(slot).is_some_and(|set| set.evaluate(&mut buffer))
-        })
-        .unwrap_or(false);
+pub fn evaluate_encoded(
+    env: Env,
+    slot: u32,
+    mut buffer: BufferSlice,
+    context: Unknown,
+) -> Result<bool> {
+    let Some(set) = fast_set(slot) else {
+        return Ok(false);
+    };
+    let decision = {
+        let mut bytes: &[u8] = &buffer;
+        let Some(ids) = fast::read_ids(&mut bytes) else {
+            return Ok(false);
+        };
+        decide_fast(&env, &set.set, &ids, context, None)?
+    };
+    let decided = decision.is_some_and(|d| set.write(&d, &mut buffer).is_some());
     #[cfg(feature = "test-hooks")]
     if decided {
         test_hooks::FAST_PATH_DECISIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
-    decided
+    Ok(decided)
+}
+
+/// Decides on `count` requests written one after the other at the start of `buffer`, with
+/// their contexts in `contexts`, in one call; writes the decisions one after the other from
+/// byte `split` on. `first` is the position of the first request in the caller's list, for
+/// errors. Returns twice the number decided, plus one when the next request must take the
+/// general path; fewer are decided than given when the decisions fill the buffer.
+#[napi(skip_typescript, catch_unwind)]
+pub fn evaluate_encoded_many(
+    env: Env,
+    slot: u32,
+    mut buffer: BufferSlice,
+    count: u32,
+    contexts: Array,
+    first: u32,
+    split: u32,
+) -> Result<u32> {
+    let Some(set) = fast_set(slot) else {
+        return Ok(1);
+    };
+    let Some((input, output)) = buffer.split_at_mut_checked(split as usize) else {
+        return Ok(1);
+    };
+    let mut bytes: &[u8] = input;
+    let mut at = 0;
+    for i in 0..count {
+        let handover = 2 * i + 1;
+        let Some(ids) = fast::read_ids(&mut bytes) else {
+            return Ok(handover);
+        };
+        let context = match contexts.get::<Unknown>(i)? {
+            Some(context) => context,
+            None => return Ok(handover),
+        };
+        let index = Some(first as usize + i as usize);
+        let Some(decision) = decide_fast(&env, &set.set, &ids, context, index)? else {
+            return Ok(handover);
+        };
+        let Some(written) = output.get_mut(at..).and_then(|out| set.write(&decision, out)) else {
+            return Ok(2 * i);
+        };
+        at += written;
+        #[cfg(feature = "test-hooks")]
+        test_hooks::FAST_PATH_DECISIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    Ok(2 * count)
 }
 
 /// Checks a policy document without keeping it: every error and warning. A text over the size
@@ -612,6 +713,19 @@ pub fn install_hooks(
     adopt: Function<Object<'static>, Unknown<'static>>,
 ) -> Result<()> {
     Hooks::install(&env, [&error, &json, &adopt])
+}
+
+/// Exports for the benchmark only: present with the cargo feature `bench-hooks` (which
+/// `test-hooks` includes).
+#[cfg(feature = "bench-hooks")]
+pub mod bench_hooks {
+    use napi::bindgen_prelude::Unknown;
+    use napi_derive::napi;
+
+    /// Does nothing with the request it is given: the floor under `evaluate`, the cost of one
+    /// native call taking a request object (`benches/node/bench.mjs`).
+    #[napi(js_name = "__floorForBench", skip_typescript, catch_unwind)]
+    pub fn floor(_request: Unknown) {}
 }
 
 /// Exports for the test suite only: present with the cargo feature `test-hooks`.
