@@ -332,29 +332,28 @@ function encodeRequest(request, at, end) {
   let tool
   let groups
   let context
-  // Own enumerable members, as JSON.stringify takes them (for-in would add inherited ones).
+  // Own enumerable members, as JSON.stringify takes them (for-in would add inherited ones), each
+  // read by its name, which V8 does faster than by a key held in a variable.
   const keys = Object.keys(request)
   for (let k = 0; k < keys.length; k++) {
-    const key = keys[k]
-    const value = request[key]
-    switch (key) {
+    switch (keys[k]) {
       case 'user':
-        user = value
+        user = request.user
         break
       case 'connector':
-        connector = value
+        connector = request.connector
         break
       case 'tool':
-        tool = value
+        tool = request.tool
         break
       case 'groups':
-        groups = value
+        groups = request.groups
         break
       case 'context':
-        context = value
+        context = request.context
         break
       default:
-        if (!isSkipped(value)) return -1 // evidence, or an unknown field the core reports
+        if (!isSkipped(request[keys[k]])) return -1 // evidence, or an unknown field the core reports
     }
   }
   // JSON leaves out skipped values, as if the member were absent.

@@ -28,6 +28,7 @@
 //! whole.
 
 use std::cell::{Cell, OnceCell};
+use std::ffi::CStr;
 use std::sync::Arc;
 
 use agen_policy_core as core;
@@ -218,6 +219,8 @@ impl<T> Keep<T> {
 pub(crate) struct JsContext<'env> {
     env: &'env Env,
     root: Object<'env>,
+    /// The root's prototype, once read (`Some(None)` for `null`).
+    root_proto: Cell<Option<Option<Object<'env>>>>,
     strings: Keep<String>,
     lists: Keep<Vec<Value>>,
     /// Why reading stopped, once it has: nothing more is read.
@@ -230,6 +233,7 @@ impl<'env> JsContext<'env> {
         JsContext {
             env,
             root,
+            root_proto: Cell::new(None),
             strings: Keep::default(),
             lists: Keep::default(),
             failed: Cell::new(None),
@@ -242,47 +246,80 @@ impl<'env> JsContext<'env> {
         self.failed.take()
     }
 
-    /// `object[key]` when `key` is an own property (as `JSON.stringify` reads), `undefined`
-    /// members included.
-    fn own(&self, object: &Object<'env>, key: &str) -> Result<Option<Unknown<'env>>, Stop> {
-        let key: JsString = self.env.create_string(key)?;
-        if !object.has_own_property_js(key)? {
+    /// `object[key]` when `key` is an own property (as `JSON.stringify` reads), with its type;
+    /// `None` when it is absent or `undefined` (JSON leaves such a member out).
+    fn own(&self, object: &Holder<'env>, key: &str) -> Result<Option<Typed<'env>>, Stop> {
+        let mut buffer = [0u8; 64];
+        let Some(c_key) = c_key(key, &mut buffer) else {
+            // A long key, or one with NUL, as a JavaScript string.
+            let key: JsString = self.env.create_string(key)?;
+            if !object.object.has_own_property_js(key)? {
+                return Ok(None);
+            }
+            return typed(object.object.get_property_unchecked(key)?);
+        };
+        // Looked up by an internalized key, which V8 finds without making a string.
+        let Some(found) = typed(object.object.get_c_named_property_unchecked(c_key)?)? else {
             return Ok(None);
+        };
+        // Inherited when the prototype has it too (then asked directly: rare).
+        if let Some(proto) = &object.proto {
+            let inherited: Unknown = proto.get_c_named_property_unchecked(c_key)?;
+            if inherited.get_type()? != ValueType::Undefined
+                && !object.object.has_c_own_property(c_key)?
+            {
+                return Ok(None);
+            }
         }
-        Ok(Some(object.get_property_unchecked(key)?))
+        Ok(Some(found))
     }
 
     fn walk(&self, path: &[&str]) -> Result<Option<ContextValue<'_>>, Stop> {
         let Some((last, init)) = path.split_last() else {
             return Ok(None);
         };
-        let mut object = self.root;
+        let mut object = match self.root_proto.get() {
+            Some(proto) => Holder {
+                object: self.root,
+                proto,
+            },
+            None => {
+                // `index.js` passes only a plain context (see `Holder::of`): its prototype is
+                // `Object.prototype` or `null`, and it has no `toJSON`.
+                let proto = self.root.get_prototype()?;
+                let proto = match proto.get_type()? {
+                    ValueType::Null => None,
+                    _ => Some(Object::from_unknown(proto)?),
+                };
+                self.root_proto.set(Some(proto));
+                Holder {
+                    object: self.root,
+                    proto,
+                }
+            }
+        };
         for key in init {
-            let Some(value) = self.own(&object, key)? else {
+            let Some((value, kind)) = self.own(&object, key)? else {
                 return Ok(None);
             };
             // Only an object has members; a list's items are not walked.
-            if value.get_type()? != ValueType::Object || value.is_array()? {
+            if kind != ValueType::Object || value.is_array()? {
                 return Ok(None);
             }
-            let next = Object::from_unknown(value)?;
-            plain(&next)?;
-            object = next;
+            object = Holder::of(Object::from_unknown(value)?)?;
         }
-        let Some(value) = self.own(&object, last)? else {
+        let Some(found) = self.own(&object, last)? else {
             return Ok(None);
         };
-        self.convert(value, &|| pointer(path))
+        self.convert(found, &|| pointer(path))
     }
 
     fn convert(
         &self,
-        value: Unknown<'env>,
+        (value, kind): Typed<'env>,
         at: &dyn Fn() -> String,
     ) -> Result<Option<ContextValue<'_>>, Stop> {
-        Ok(Some(match value.get_type()? {
-            // JSON leaves the member out.
-            ValueType::Undefined => return Ok(None),
+        Ok(Some(match kind {
             ValueType::Null => ContextValue::Null,
             ValueType::Boolean => ContextValue::Bool(bool::from_unknown(value)?),
             ValueType::Number => ContextValue::Number(number(f64::from_unknown(value)?, at)?),
@@ -291,11 +328,59 @@ impl<'env> JsContext<'env> {
                 ContextValue::List(self.lists.keep(list(value, at)?))
             }
             ValueType::Object => {
-                plain(&Object::from_unknown(value)?)?;
+                Holder::of(Object::from_unknown(value)?)?;
                 ContextValue::Object
             }
             other => return Err(unwritable(other, at)),
         }))
+    }
+}
+
+/// A value and its type.
+type Typed<'env> = (Unknown<'env>, ValueType);
+
+/// A value with its type, `None` for `undefined`.
+fn typed(value: Unknown) -> Result<Option<Typed>, Stop> {
+    match value.get_type()? {
+        ValueType::Undefined => Ok(None),
+        kind => Ok(Some((value, kind))),
+    }
+}
+
+/// `key` as a C string in `buffer`, when it fits and holds no NUL.
+fn c_key<'b>(key: &str, buffer: &'b mut [u8; 64]) -> Option<&'b CStr> {
+    let slot = buffer.get_mut(..key.len())?;
+    slot.copy_from_slice(key.as_bytes());
+    CStr::from_bytes_with_nul(buffer.get(..=key.len())?).ok()
+}
+
+/// A plain object whose members are read, and its prototype (`None` for `null`).
+#[derive(Clone, Copy)]
+struct Holder<'env> {
+    object: Object<'env>,
+    proto: Option<Object<'env>>,
+}
+
+impl<'env> Holder<'env> {
+    /// An object, when it is plain data: its prototype `Object.prototype` (one whose own
+    /// prototype is `null`) or `null`, and no `toJSON`, own or inherited. Anything else is
+    /// handed over.
+    fn of(object: Object<'env>) -> Result<Holder<'env>, Stop> {
+        let proto = object.get_prototype()?;
+        let proto = match proto.get_type()? {
+            ValueType::Null => None,
+            _ => {
+                let proto = Object::from_unknown(proto)?;
+                if proto.get_prototype()?.get_type()? != ValueType::Null {
+                    return Err(Stop::Handover);
+                }
+                Some(proto)
+            }
+        };
+        if object.has_c_named_property(c"toJSON")? {
+            return Err(Stop::Handover);
+        }
+        Ok(Holder { object, proto })
     }
 }
 
@@ -325,22 +410,6 @@ impl Context for JsContext<'_> {
             }
         }
     }
-}
-
-/// Whether an object is plain data: its prototype `Object.prototype` (one whose own prototype
-/// is `null`) or `null`, and no `toJSON`, own or inherited. Anything else is handed over.
-fn plain(object: &Object) -> Result<(), Stop> {
-    let proto = object.get_prototype()?;
-    if proto.get_type()? != ValueType::Null {
-        let proto = Object::from_unknown(proto)?;
-        if proto.get_prototype()?.get_type()? != ValueType::Null {
-            return Err(Stop::Handover);
-        }
-    }
-    if object.has_property("toJSON")? {
-        return Err(Stop::Handover);
-    }
-    Ok(())
 }
 
 /// A string's UTF-8; one with a lone surrogate (which UTF-8 cannot hold, and V8 would replace)
@@ -403,7 +472,7 @@ fn list(value: Unknown, at: &dyn Fn() -> String) -> Result<Vec<Value>, Stop> {
             ValueType::String => Value::String(string(item)?),
             ValueType::Object if item.is_array()? => Value::Array(Vec::new()),
             ValueType::Object => {
-                plain(&Object::from_unknown(item)?)?;
+                Holder::of(Object::from_unknown(item)?)?;
                 Value::Object(serde_json::Map::new())
             }
             other => return Err(unwritable(other, &at)),
