@@ -61,10 +61,7 @@ impl Encoded {
     /// Writes `decision` at the start of `out`; `None` when it does not fit (or names an acr
     /// value the index lacks), else the bytes written.
     pub(crate) fn write(&self, decision: &core::Decision<'_>, out: &mut [u8]) -> Option<usize> {
-        let mut out = Writer {
-            buffer: out,
-            at: 0,
-        };
+        let mut out = Writer { buffer: out, at: 0 };
         // Actions, reasons, policies and flows cross as the indices the core gives them.
         let written = out.u32(decision.action().index())
             && out.u32(decision.reason().index())

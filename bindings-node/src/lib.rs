@@ -578,7 +578,10 @@ pub fn evaluate_encoded_many(
         let Some(decision) = decide_fast(&env, &set.set, &ids, context, index)? else {
             return Ok(handover);
         };
-        let Some(written) = output.get_mut(at..).and_then(|out| set.write(&decision, out)) else {
+        let Some(written) = output
+            .get_mut(at..)
+            .and_then(|out| set.write(&decision, out))
+        else {
             return Ok(2 * i);
         };
         at += written;
