@@ -1,12 +1,14 @@
 //! Node bindings of the agen policy engine: the native half of the npm package `agen-policy`.
 //!
-//! Every exported method converts its arguments (module `convert`) and delegates to
+//! Every exported method converts its arguments (modules `convert` and `fast`) and delegates to
 //! [`agen_policy_core`]; no policy semantics live here. JavaScript values become JSON the way
 //! `JSON.stringify` makes it, and the core parses and checks that JSON, so a request or document
-//! means the same in Node as in every other language.
+//! means the same in Node as in every other language; the fast path only walks a context's keys
+//! and converts the values the core asks for.
 //!
-//! The package's `index.js` adds, in JavaScript, the error classes, the tool guard and an
-//! encoding fast path for `evaluate` (see [`evaluate_encoded`]).
+//! The package's `index.js` adds, in JavaScript, the error classes, the tool guard and the
+//! fast path of `evaluate` and `evaluateMany` (see [`evaluate_encoded`] and module `fast`), which
+//! reads a request's context in place rather than as JSON.
 //!
 //! Test-only exports (a deliberate panic, a count of fast-path decisions) exist only with the
 //! cargo feature `test-hooks`, which `test.sh` turns on and a default build leaves off.
@@ -198,6 +200,12 @@ impl PolicySet {
 
     /// Decides on a request. Throws a `RequestError` (code `invalid_request`) for a request the
     /// engine cannot decide on; never for a decision, however restrictive.
+    ///
+    /// Without evidence (`now`, `auth`, `grants`, `arguments`), only the context attributes some
+    /// condition of a candidate policy reads are read, and only those are checked: a value read
+    /// that JSON cannot hold (a function, a symbol, a BigInt, NaN or an infinity, `undefined` in
+    /// a list) is a `RequestError` at its path; a value no condition reads is not looked at.
+    /// With evidence, the whole request is checked, as `evaluateJson` checks it.
     #[napi(catch_unwind, ts_args_type = "request: Request")]
     pub fn evaluate(&self, env: Env, request: Unknown) -> Result<Decision> {
         let request = convert::request(&env, request, None)?;
@@ -212,8 +220,8 @@ impl PolicySet {
         Ok(Decision::from(&self.inner.evaluate(&request)))
     }
 
-    /// Decides on several requests, in order. An invalid request throws a `RequestError`
-    /// whose `index` is its position.
+    /// Decides on several requests, in order, reading each as `evaluate` does. An invalid request
+    /// throws a `RequestError` whose `index` is its position.
     #[napi(catch_unwind, ts_args_type = "requests: Request[]")]
     pub fn evaluate_many(&self, env: Env, requests: Unknown) -> Result<Vec<Decision>> {
         if !requests.is_array()? {
