@@ -265,23 +265,25 @@ native.installHooks(
 // --- The fast path --------------------------------------------------------------------------
 //
 // Each string or object that crosses the Node-API boundary costs tens to hundreds of
-// nanoseconds, more than the engine takes to decide. So `evaluate` writes the request's ids and
-// groups into one shared buffer (the format is documented in src/fast.rs), hands the context
-// object over as it is, makes one native call, and reads the decision back from the buffer as
-// indices. The native side reads from the context only the attributes some condition of a
-// candidate policy reads, each an own property, as `JSON.stringify` would read it; a value read
-// that JSON cannot hold (a function, a symbol, a BigInt, NaN or an infinity, `undefined` in a
-// list) refuses the request with a RequestError at its place, and a value read that is not plain
-// data (a Date, anything with `toJSON`, a class instance, a lone surrogate) hands the request
-// to the general path. Anything else this path does not take (a request with evidence, with an
-// unknown member, not plain data, an invalid id, a buffer too small) returns `undefined` and
-// goes to the native `evaluate`, which writes the whole request as JSON (`jsonOf`), lets the
-// core parse and check all of it, and reports errors.
+// nanoseconds, more than the engine takes to decide. So `evaluate` writes the whole request into
+// one shared buffer (the format is documented in src/fast.rs), makes one native call, in which
+// the engine reads the context in place from the bytes, and reads the decision back from the
+// buffer as indices. It writes plain data as `JSON.stringify` means it, reading all of it as
+// JSON.stringify does (own enumerable members in its order, getters run; NaN and the infinities
+// written as null; `undefined`, functions and symbols left out as members and null in lists),
+// within the core's limits. Anything else (a request with evidence or an unknown member, a
+// BigInt, a Date or anything with `toJSON`, a class instance, a lone surrogate, a cycle, nesting
+// beyond the limit, a buffer too small, an invalid id) returns `undefined` and goes to the
+// native `evaluate`, which writes the whole request as JSON (`jsonOf`), lets the core parse and
+// check all of it, and reports errors. Either way the whole request is checked.
 
 const REASONS = ['unknown_connector', 'connector_disabled', 'unknown_tool', 'tool_disabled', 'no_policy', 'policy', 'internal']
 const CAPACITY = 1 << 16
 // evaluateMany writes its requests below this byte and reads the decisions from it on.
 const SPLIT = 1 << 15
+// The core's default `max_context_depth`: the context object is level 1, a list or object in it
+// level 2, and so on. A deeper context goes to the general path, which refuses it.
+const MAX_CONTEXT_DEPTH = 32
 
 const memory = new ArrayBuffer(CAPACITY)
 const bytes = Buffer.from(memory)
@@ -320,11 +322,97 @@ function writeString(s, at, end) {
   return p
 }
 
-// The context of the request encodeRequest wrote last: a plain object, or undefined.
-let encodedContext
+// What writeValue returns for a value JSON leaves out (as a member) or writes as null (in a list).
+const SKIP = -2
 
-// Writes a request's ids and groups from byte `at` on, before `end`; the end of what it wrote,
-// or -1 when the request is not plain data without evidence.
+// Writes a context value from byte `at` on, before `end`, where `depth` more levels of lists
+// and objects may nest, as JSON.stringify means it; the end of what it wrote, SKIP, or -1 for a
+// value the general path must write.
+function writeValue(value, at, end, depth) {
+  if (at + 9 > end) return -1
+  switch (typeof value) {
+    case 'string':
+      bytes[at] = 4
+      return writeString(value, at + 1, end)
+    case 'number':
+      if (!Number.isFinite(value)) {
+        bytes[at] = 0 // JSON writes NaN and the infinities as null
+        return at + 1
+      }
+      bytes[at] = 3
+      view.setFloat64(at + 1, value, true)
+      return at + 9
+    case 'boolean':
+      bytes[at] = value ? 2 : 1
+      return at + 1
+    case 'object':
+      if (value === null) {
+        bytes[at] = 0
+        return at + 1
+      }
+      if (depth === 0) return -1
+      if (Array.isArray(value)) {
+        if (typeof value.toJSON === 'function') return -1
+        return writeList(value, at, end, depth - 1)
+      }
+      if (!isPlainObject(value)) return -1
+      return writeObject(value, at, end, depth - 1)
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return SKIP
+    default:
+      return -1 // a BigInt: JSON.stringify throws, on the general path
+  }
+}
+
+// tag u32(count) u32(byte length) items: the header is filled in once the items are written.
+function writeList(list, at, end, depth) {
+  bytes[at] = 5
+  const start = at + 9
+  let p = start
+  const n = list.length
+  for (let i = 0; i < n; i++) {
+    const q = writeValue(list[i], p, end, depth)
+    if (q === SKIP) {
+      bytes[p] = 0 // JSON writes such an item as null
+      p += 1
+    } else if (q < 0) {
+      return -1
+    } else {
+      p = q
+    }
+  }
+  view.setUint32(at + 1, n, true)
+  view.setUint32(at + 5, p - start, true)
+  return p
+}
+
+function writeObject(object, at, end, depth) {
+  if (at + 9 > end) return -1
+  bytes[at] = 6
+  const start = at + 9
+  let p = start
+  let n = 0
+  // Own enumerable keys, in JSON.stringify's order (for-in would add inherited ones).
+  const keys = Object.keys(object)
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]
+    const q = writeString(key, p, end)
+    if (q < 0) return -1
+    const r = writeValue(object[key], q, end, depth)
+    if (r === SKIP) continue // JSON leaves the member out
+    if (r < 0) return -1
+    p = r
+    n++
+  }
+  view.setUint32(at + 1, n, true)
+  view.setUint32(at + 5, p - start, true)
+  return p
+}
+
+// Writes a request from byte `at` on, before `end`; the end of what it wrote, or -1 when the
+// request is not plain data without evidence.
 function encodeRequest(request, at, end) {
   if (request === null || typeof request !== 'object' || !isPlainObject(request)) return -1
   let user
@@ -378,11 +466,15 @@ function encodeRequest(request, at, end) {
     }
     if (p < 0) return -1
   }
-  if (context !== undefined && (context === null || typeof context !== 'object' || Array.isArray(context) || !isPlainObject(context))) {
+  if (context === undefined) {
+    if (p + 1 > end) return -1
+    bytes[p] = 0
+    return p + 1
+  }
+  if (context === null || typeof context !== 'object' || Array.isArray(context) || !isPlainObject(context)) {
     return -1
   }
-  encodedContext = context
-  return p
+  return writeObject(context, p, end, MAX_CONTEXT_DEPTH - 1)
 }
 
 // Where the decision readDecision read last ends, in words.
@@ -442,8 +534,8 @@ function fastPathOf(set) {
 }
 
 // Set while the shared buffer is in use: a getter of the request or of its context that
-// evaluates another request would otherwise overwrite it halfway, so a nested call takes the
-// general path.
+// evaluates another request while it is written would otherwise overwrite it halfway, so a
+// nested call takes the general path.
 let busy = false
 
 // The decision, or undefined when the request needs the general path.
@@ -452,10 +544,7 @@ function evaluateFast(set, request) {
   const state = fastPathOf(set)
   busy = true
   try {
-    if (encodeRequest(request, 0, CAPACITY) < 0) return undefined
-    const context = encodedContext
-    encodedContext = undefined
-    if (!native.evaluateEncoded(state.slot, bytes, context)) return undefined
+    if (encodeRequest(request, 0, CAPACITY) < 0 || !native.evaluateEncoded(state.slot, bytes)) return undefined
   } finally {
     busy = false
   }
@@ -477,9 +566,6 @@ function evaluateAt(set, request, index) {
     throw e
   }
 }
-
-// The contexts of the requests of one evaluateMany call into native code.
-const manyContexts = []
 
 Object.defineProperty(PolicySet.prototype, 'evaluate', {
   value: function evaluate(request) {
@@ -507,14 +593,12 @@ Object.defineProperty(PolicySet.prototype, 'evaluateMany', {
         while (i + count < n) {
           const q = encodeRequest(requests[i + count], p, SPLIT)
           if (q < 0) break
-          manyContexts[count++] = encodedContext
+          count++
           p = q
         }
-        encodedContext = undefined
-        if (count > 0) status = native.evaluateEncodedMany(state.slot, bytes, count, manyContexts, i, SPLIT)
+        if (count > 0) status = native.evaluateEncodedMany(state.slot, bytes, count, SPLIT)
       } finally {
         busy = false
-        manyContexts.length = 0
       }
       const decided = status >>> 1
       let at = SPLIT >>> 2

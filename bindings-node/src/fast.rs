@@ -1,15 +1,29 @@
-//! The fast path of `evaluate` and `evaluateMany`: a request whose ids and groups `index.js`
-//! wrote into a shared buffer, read in place, and whose context stays the JavaScript object it
-//! is, read through [`JsContext`] only where a condition asks.
+//! The fast path of `evaluate` and `evaluateMany`: a request that `index.js` wrote whole into
+//! a shared buffer, its ids and groups borrowed from it and its context read in place from its
+//! bytes ([`BytesContext`]): no `serde_json` map, no copy, no Node-API call.
 //!
-//! The request's strings, as `index.js` writes them (integers are little-endian `u32`):
+//! A request, as `index.js` writes it (integers are little-endian `u32`):
 //!
 //! ```text
-//! request = str(user) str(connector) str(tool) u32(n) str(group)*n
+//! request = str(user) str(connector) str(tool) u32(n) str(group)*n context
+//! context = 0x00 (none) | object
+//! value   = 0x00 null | 0x01 false | 0x02 true | 0x03 f64 | 0x04 str | list | object
+//! list    = 0x05 u32(n) u32(byte length of the items) value*n
+//! object  = 0x06 u32(n) u32(byte length of the members) (str(key) value)*n
 //! str     = u32(byte length) UTF-8 bytes
 //! ```
 //!
-//! `evaluateMany` writes its requests one after the other.
+//! Lists and objects carry their byte length, so that skipping a member costs the same
+//! whatever it holds. A number is the double JavaScript holds (finite): it is read as the core
+//! reads the text `JSON.stringify` writes for it (see [`number`]). `evaluateMany` writes its
+//! requests one after the other.
+//!
+//! JavaScript writes only plain data that JSON means the same way, within the core's limits
+//! (nesting, size), and reads all of it to do so: what it cannot write (a value JSON cannot
+//! hold or writes otherwise, a class instance, a `toJSON`, a lone surrogate, a cycle, nesting
+//! too deep, too many bytes) sends the request to the general path, where `JSON.stringify`
+//! writes it and the core checks it whole. So the context needs no check here beyond reading
+//! the bytes safely: bytes that are not what `index.js` writes hand the request over too.
 //!
 //! The decision is written as native-endian `u32`s, which JavaScript reads through a
 //! `Uint32Array`:
@@ -28,15 +42,11 @@
 //! whole.
 
 use std::cell::{Cell, OnceCell};
-use std::ffi::CStr;
 use std::sync::Arc;
 
 use agen_policy_core as core;
-use core::{Context, ContextValue, RequestError};
-use napi::bindgen_prelude::{FromNapiValue, JsObjectValue, Object, Unknown};
-use napi::{Env, JsString, JsValue, ValueType};
+use core::{Context, ContextList, ContextValue, RequestError, Scalar};
 use rustc_hash::FxHashMap;
-use serde_json::Value;
 use smallvec::SmallVec;
 
 /// A policy set for the fast path, with the index of its acr values.
@@ -111,67 +121,298 @@ impl Writer<'_> {
     }
 }
 
-/// The ids and groups of one request, borrowed from the buffer.
-pub(crate) struct Ids<'a> {
+/// One request read from the buffer: its ids and groups, and its context, all borrowed.
+pub(crate) struct Request<'a> {
     pub(crate) user: &'a str,
     pub(crate) connector: &'a str,
     pub(crate) tool: &'a str,
     pub(crate) groups: SmallVec<[&'a str; 8]>,
+    pub(crate) context: Option<BytesContext<'a>>,
 }
 
-/// Reads one request's ids and groups from `bytes`, advancing past them; `None` when the bytes
-/// are not what `index.js` writes.
-pub(crate) fn read_ids<'a>(bytes: &mut &'a [u8]) -> Option<Ids<'a>> {
-    fn u32(bytes: &mut &[u8]) -> Option<usize> {
-        let (head, rest) = bytes.split_first_chunk::<4>()?;
-        *bytes = rest;
-        usize::try_from(u32::from_le_bytes(*head)).ok()
-    }
-    fn str<'a>(bytes: &mut &'a [u8]) -> Option<&'a str> {
-        let n = u32(bytes)?;
-        let (head, rest) = bytes.split_at_checked(n)?;
-        *bytes = rest;
-        std::str::from_utf8(head).ok()
-    }
-    let user = str(bytes)?;
-    let connector = str(bytes)?;
-    let tool = str(bytes)?;
-    let n = u32(bytes)?;
+/// Reads one request from `bytes`, advancing past it; `None` when the bytes are not what
+/// `index.js` writes.
+pub(crate) fn read_request<'a>(bytes: &mut &'a [u8]) -> Option<Request<'a>> {
+    let mut r = Reader(bytes);
+    let user = r.str()?;
+    let connector = r.str()?;
+    let tool = r.str()?;
+    let n = r.u32()?;
     let mut groups = SmallVec::new();
     for _ in 0..n {
-        groups.push(str(bytes)?);
+        groups.push(r.str()?);
     }
-    Some(Ids {
+    let context = match r.u8()? {
+        NONE => None,
+        OBJECT => Some(BytesContext::new(r.container()?)),
+        _ => return None,
+    };
+    *bytes = r.0;
+    Some(Request {
         user,
         connector,
         tool,
         groups,
+        context,
     })
 }
 
-/// Why reading the context stopped.
-enum Stop {
-    /// A value that is not plain data (a `toJSON` method, a class instance, a string with a
-    /// lone surrogate): the request takes the general path, which writes it as JSON.
-    Handover,
-    /// A JavaScript exception (a getter threw): it is rethrown.
-    Thrown(napi::Error),
-    /// A value JSON cannot hold: the request is refused.
-    Invalid(RequestError),
-}
+const NONE: u8 = 0;
+const NULL: u8 = 0;
+const FALSE: u8 = 1;
+const TRUE: u8 = 2;
+const NUMBER: u8 = 3;
+const STRING: u8 = 4;
+const LIST: u8 = 5;
+const OBJECT: u8 = 6;
 
-impl From<napi::Error> for Stop {
-    fn from(e: napi::Error) -> Self {
-        Stop::Thrown(e)
+/// A cursor over encoded bytes; every read is checked, and `None` means bytes that are not
+/// what `index.js` writes.
+#[derive(Clone, Copy)]
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = self.0.split_at_checked(n)?;
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        let (&head, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn u32(&mut self) -> Option<usize> {
+        let (head, rest) = self.0.split_first_chunk::<4>()?;
+        self.0 = rest;
+        usize::try_from(u32::from_le_bytes(*head)).ok()
+    }
+
+    /// A string's bytes, not yet checked as UTF-8.
+    fn raw(&mut self) -> Option<&'a [u8]> {
+        let n = self.u32()?;
+        self.take(n)
+    }
+
+    fn str(&mut self) -> Option<&'a str> {
+        std::str::from_utf8(self.raw()?).ok()
+    }
+
+    /// A list's or an object's count and the bytes of its items or members (after the tag).
+    fn container(&mut self) -> Option<Container<'a>> {
+        let count = self.u32()?;
+        let bytes = self.raw()?;
+        Some(Container { count, bytes })
+    }
+
+    /// Steps over one value, whatever it holds, in constant time.
+    fn skip(&mut self) -> Option<()> {
+        match self.u8()? {
+            NULL | FALSE | TRUE => Some(()),
+            NUMBER => self.take(8).map(drop),
+            STRING => self.raw().map(drop),
+            LIST | OBJECT => {
+                self.u32()?;
+                self.raw().map(drop)
+            }
+            _ => None,
+        }
+    }
+
+    /// One value (its tag and what follows), as the engine takes it: lists are kept in `lists`
+    /// so that the reference handed out lives as long as the context.
+    fn value<'c>(&mut self, lists: &'c Keep<BytesList<'a>>) -> Option<ContextValue<'c>>
+    where
+        'a: 'c,
+    {
+        Some(match self.u8()? {
+            NULL => ContextValue::Null,
+            FALSE => ContextValue::Bool(false),
+            TRUE => ContextValue::Bool(true),
+            NUMBER => ContextValue::Number(number(self.f64()?)?),
+            STRING => ContextValue::String(self.str()?),
+            LIST => {
+                let list = self.container()?;
+                checked(list)?;
+                ContextValue::List(lists.keep(BytesList(list)))
+            }
+            OBJECT => {
+                self.container()?;
+                ContextValue::Object
+            }
+            _ => return None,
+        })
+    }
+
+    fn f64(&mut self) -> Option<f64> {
+        let (head, rest) = self.0.split_first_chunk::<8>()?;
+        self.0 = rest;
+        Some(f64::from_le_bytes(*head))
     }
 }
 
-/// What became of an evaluation whose context could not be read to the end.
-pub(crate) enum Failed {
-    /// Take the general path.
-    Handover,
-    /// Rethrow this exception.
-    Thrown(napi::Error),
+/// The items of a list or the members of an object, and how many there are.
+#[derive(Clone, Copy)]
+struct Container<'a> {
+    count: usize,
+    bytes: &'a [u8],
+}
+
+impl<'a> Container<'a> {
+    /// The value of the member `key` of this object, the reader left at its tag; `Ok(None)`
+    /// when there is none.
+    fn member(self, key: &str) -> Option<Option<Reader<'a>>> {
+        let key = key.as_bytes();
+        let mut r = Reader(self.bytes);
+        for _ in 0..self.count {
+            // Length first: most keys differ there, and comparing it costs less than a call
+            // to compare the bytes.
+            let k = r.raw()?;
+            if k.len() == key.len() && k == key {
+                return Some(Some(r));
+            }
+            r.skip()?;
+        }
+        Some(None)
+    }
+}
+
+/// A request's context read in place from the bytes `index.js` wrote (the core's [`Context`]):
+/// each lookup scans an object's keys, skipping the values of the others; strings are borrowed
+/// from the buffer (checked as UTF-8 where handed out), lists visited in place. Bytes that are
+/// not what `index.js` writes stop the reading, and the request takes the general path.
+pub(crate) struct BytesContext<'a> {
+    root: Container<'a>,
+    lists: Keep<BytesList<'a>>,
+    malformed: Cell<bool>,
+}
+
+impl<'a> BytesContext<'a> {
+    fn new(root: Container<'a>) -> Self {
+        BytesContext {
+            root,
+            lists: Keep::default(),
+            malformed: Cell::new(false),
+        }
+    }
+
+    /// Whether some bytes read were not what `index.js` writes: then the request takes the
+    /// general path, whatever the engine decided.
+    pub(crate) fn malformed(&self) -> bool {
+        self.malformed.get()
+    }
+
+    /// The value at `path`; `None` for bytes that are not what `index.js` writes.
+    fn walk(&self, path: &[&str]) -> Option<Option<ContextValue<'_>>> {
+        let Some((last, init)) = path.split_last() else {
+            return Some(None);
+        };
+        let mut object = self.root;
+        for key in init {
+            let Some(mut at) = object.member(key)? else {
+                return Some(None);
+            };
+            // Only an object has members; a list's items are not walked.
+            if at.u8()? != OBJECT {
+                return Some(None);
+            }
+            object = at.container()?;
+        }
+        match object.member(last)? {
+            Some(mut at) => at.value(&self.lists).map(Some),
+            None => Some(None),
+        }
+    }
+}
+
+impl Context for BytesContext<'_> {
+    fn get(&self, path: &[&str]) -> Result<Option<ContextValue<'_>>, RequestError> {
+        if self.malformed.get() {
+            return Err(not_read());
+        }
+        match self.walk(path) {
+            Some(found) => Ok(found),
+            None => {
+                self.malformed.set(true);
+                Err(not_read())
+            }
+        }
+    }
+
+    fn may_have_dotted_keys(&self) -> bool {
+        // The top-level keys, scanned once: without a dot among them, a dotted attribute is
+        // looked up along its dots only.
+        let mut r = Reader(self.root.bytes);
+        for _ in 0..self.root.count {
+            match r.raw() {
+                Some(key) if !key.contains(&b'.') => {}
+                _ => return true,
+            }
+            if r.skip().is_none() {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// The error that stops an evaluation whose bytes were malformed (never seen by the caller:
+/// the request takes the general path).
+fn not_read() -> RequestError {
+    RequestError::new("/context", "not read")
+}
+
+/// Checks a list's items once, as it is handed out, so that visiting them cannot fail: each
+/// where it says, its strings UTF-8, its numbers finite.
+fn checked(list: Container<'_>) -> Option<()> {
+    let mut r = Reader(list.bytes);
+    for _ in 0..list.count {
+        let mut item = r;
+        match item.u8()? {
+            NUMBER => item.f64()?.is_finite().then_some(())?,
+            STRING => item.str().map(drop)?,
+            _ => {}
+        }
+        r.skip()?;
+    }
+    r.0.is_empty().then_some(())
+}
+
+/// A list in the buffer (its items checked, see [`checked`]), visited in place.
+struct BytesList<'a>(Container<'a>);
+
+impl ContextList for BytesList<'_> {
+    fn any(&self, f: &mut dyn FnMut(Scalar<'_>) -> bool) -> Result<bool, RequestError> {
+        let mut r = Reader(self.0.bytes);
+        for _ in 0..self.0.count {
+            let mut item = r;
+            let tag = item.u8().ok_or_else(not_read)?;
+            let scalar = match tag {
+                FALSE => Scalar::Bool(false),
+                TRUE => Scalar::Bool(true),
+                NUMBER => {
+                    let n = item.f64().and_then(number).ok_or_else(not_read)?;
+                    if f(Scalar::Num(&n)) {
+                        return Ok(true);
+                    }
+                    r.skip().ok_or_else(not_read)?;
+                    continue;
+                }
+                STRING => Scalar::Str(item.str().ok_or_else(not_read)?),
+                _ => {
+                    r.skip().ok_or_else(not_read)?;
+                    continue;
+                }
+            };
+            if f(scalar) {
+                return Ok(true);
+            }
+            r.skip().ok_or_else(not_read)?;
+        }
+        Ok(false)
+    }
 }
 
 /// Values kept as long as the context: the first few inline, then in chunks, so that the
@@ -206,302 +447,20 @@ impl<T> Keep<T> {
     }
 }
 
-/// A request's context read in place from the JavaScript object: only the attributes the
-/// engine asks for, each key an own property looked up, and the one value found converted
-/// (the core's [`Context`]). Values it cannot express as JSON (a function, a symbol, a BigInt,
-/// a number that is not finite, `undefined` in a list) refuse the request at their place;
-/// values that are not plain data (a `Date`, anything with `toJSON`, a class instance, a string
-/// with a lone surrogate) hand the request to the general path, where `JSON.stringify` writes
-/// it, so that they mean what they mean there.
-pub(crate) struct JsContext<'env> {
-    env: &'env Env,
-    root: Object<'env>,
-    /// The root's prototype, once read (`Some(None)` for `null`).
-    root_proto: Cell<Option<Option<Object<'env>>>>,
-    strings: Keep<String>,
-    lists: Keep<Vec<Value>>,
-    /// Why reading stopped, once it has: nothing more is read.
-    failed: Cell<Option<Failed>>,
-    stopped: Cell<bool>,
-}
-
-impl<'env> JsContext<'env> {
-    pub(crate) fn new(env: &'env Env, root: Object<'env>) -> Self {
-        JsContext {
-            env,
-            root,
-            root_proto: Cell::new(None),
-            strings: Keep::default(),
-            lists: Keep::default(),
-            failed: Cell::new(None),
-            stopped: Cell::new(false),
-        }
-    }
-
-    /// What stopped the reading, if something did other than an invalid value.
-    pub(crate) fn failed(&self) -> Option<Failed> {
-        self.failed.take()
-    }
-
-    /// `object[key]` when `key` is an own property (as `JSON.stringify` reads), with its type;
-    /// `None` when it is absent or `undefined` (JSON leaves such a member out).
-    fn own(&self, object: &Holder<'env>, key: &str) -> Result<Option<Typed<'env>>, Stop> {
-        let mut buffer = [0u8; 64];
-        let Some(c_key) = c_key(key, &mut buffer) else {
-            // A long key, or one with NUL, as a JavaScript string.
-            let key: JsString = self.env.create_string(key)?;
-            if !object.object.has_own_property_js(key)? {
-                return Ok(None);
-            }
-            return typed(object.object.get_property_unchecked(key)?);
-        };
-        // Looked up by an internalized key, which V8 finds without making a string.
-        let Some(found) = typed(object.object.get_c_named_property_unchecked(c_key)?)? else {
-            return Ok(None);
-        };
-        // Inherited when the prototype has it too (then asked directly: rare).
-        if let Some(proto) = &object.proto {
-            let inherited: Unknown = proto.get_c_named_property_unchecked(c_key)?;
-            if inherited.get_type()? != ValueType::Undefined
-                && !object.object.has_c_own_property(c_key)?
-            {
-                return Ok(None);
-            }
-        }
-        Ok(Some(found))
-    }
-
-    fn walk(&self, path: &[&str]) -> Result<Option<ContextValue<'_>>, Stop> {
-        let Some((last, init)) = path.split_last() else {
-            return Ok(None);
-        };
-        let mut object = match self.root_proto.get() {
-            Some(proto) => Holder {
-                object: self.root,
-                proto,
-            },
-            None => {
-                // `index.js` passes only a plain context (see `Holder::of`): its prototype is
-                // `Object.prototype` or `null`, and it has no `toJSON`.
-                let proto = self.root.get_prototype()?;
-                let proto = match proto.get_type()? {
-                    ValueType::Null => None,
-                    _ => Some(Object::from_unknown(proto)?),
-                };
-                self.root_proto.set(Some(proto));
-                Holder {
-                    object: self.root,
-                    proto,
-                }
-            }
-        };
-        for key in init {
-            let Some((value, kind)) = self.own(&object, key)? else {
-                return Ok(None);
-            };
-            // Only an object has members; a list's items are not walked.
-            if kind != ValueType::Object || value.is_array()? {
-                return Ok(None);
-            }
-            object = Holder::of(Object::from_unknown(value)?)?;
-        }
-        let Some(found) = self.own(&object, last)? else {
-            return Ok(None);
-        };
-        self.convert(found, &|| pointer(path))
-    }
-
-    fn convert(
-        &self,
-        (value, kind): Typed<'env>,
-        at: &dyn Fn() -> String,
-    ) -> Result<Option<ContextValue<'_>>, Stop> {
-        Ok(Some(match kind {
-            ValueType::Null => ContextValue::Null,
-            ValueType::Boolean => ContextValue::Bool(bool::from_unknown(value)?),
-            ValueType::Number => ContextValue::Number(number(f64::from_unknown(value)?, at)?),
-            ValueType::String => ContextValue::String(self.strings.keep(string(value)?)),
-            ValueType::Object if value.is_array()? => {
-                ContextValue::List(self.lists.keep(list(value, at)?))
-            }
-            ValueType::Object => {
-                Holder::of(Object::from_unknown(value)?)?;
-                ContextValue::Object
-            }
-            other => return Err(unwritable(other, at)),
-        }))
-    }
-}
-
-/// A value and its type.
-type Typed<'env> = (Unknown<'env>, ValueType);
-
-/// A value with its type, `None` for `undefined`.
-fn typed(value: Unknown) -> Result<Option<Typed>, Stop> {
-    match value.get_type()? {
-        ValueType::Undefined => Ok(None),
-        kind => Ok(Some((value, kind))),
-    }
-}
-
-/// `key` as a C string in `buffer`, when it fits and holds no NUL.
-fn c_key<'b>(key: &str, buffer: &'b mut [u8; 64]) -> Option<&'b CStr> {
-    let slot = buffer.get_mut(..key.len())?;
-    slot.copy_from_slice(key.as_bytes());
-    CStr::from_bytes_with_nul(buffer.get(..=key.len())?).ok()
-}
-
-/// A plain object whose members are read, and its prototype (`None` for `null`).
-#[derive(Clone, Copy)]
-struct Holder<'env> {
-    object: Object<'env>,
-    proto: Option<Object<'env>>,
-}
-
-impl<'env> Holder<'env> {
-    /// An object, when it is plain data: its prototype `Object.prototype` (one whose own
-    /// prototype is `null`) or `null`, and no `toJSON`, own or inherited. Anything else is
-    /// handed over.
-    fn of(object: Object<'env>) -> Result<Holder<'env>, Stop> {
-        let proto = object.get_prototype()?;
-        let proto = match proto.get_type()? {
-            ValueType::Null => None,
-            _ => {
-                let proto = Object::from_unknown(proto)?;
-                if proto.get_prototype()?.get_type()? != ValueType::Null {
-                    return Err(Stop::Handover);
-                }
-                Some(proto)
-            }
-        };
-        if object.has_c_named_property(c"toJSON")? {
-            return Err(Stop::Handover);
-        }
-        Ok(Holder { object, proto })
-    }
-}
-
-impl Context for JsContext<'_> {
-    fn get(&self, path: &[&str]) -> Result<Option<ContextValue<'_>>, RequestError> {
-        // After a failure nothing more is read (no more getters run); the engine keeps the
-        // first error.
-        let stopped = || RequestError::new("/context", "not read");
-        if self.stopped.get() {
-            return Err(stopped());
-        }
-        match self.walk(path) {
-            Ok(value) => Ok(value),
-            Err(stop) => {
-                self.stopped.set(true);
-                match stop {
-                    Stop::Invalid(e) => Err(e),
-                    Stop::Handover => {
-                        self.failed.set(Some(Failed::Handover));
-                        Err(stopped())
-                    }
-                    Stop::Thrown(e) => {
-                        self.failed.set(Some(Failed::Thrown(e)));
-                        Err(stopped())
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// A string's UTF-8; one with a lone surrogate (which UTF-8 cannot hold, and V8 would replace)
-/// is handed over, as is one longer than a request's strings may be in all.
-fn string(value: Unknown) -> Result<String, Stop> {
-    let js = JsString::from_unknown(value)?;
-    if js.utf8_len()? > core::Limits::default().max_request_string_bytes {
-        return Err(Stop::Handover);
-    }
-    let s = String::from_unknown(value)?;
-    if s.contains('\u{fffd}') {
-        let utf16 = js.into_utf16()?;
-        if char::decode_utf16(utf16.as_slice().iter().copied()).any(|c| c.is_err()) {
-            return Err(Stop::Handover);
-        }
-    }
-    Ok(s)
-}
-
-/// A number as JSON means it: a safe integer exactly (`-0` as `0`), any other finite number as
-/// the text `JSON.stringify` writes for it, read as the core reads JSON (`2 ** 60` is written
-/// `1152921504606847000`, which is that integer, not the double's value).
-fn number(v: f64, at: &dyn Fn() -> String) -> Result<serde_json::Number, Stop> {
+/// A number as JSON means it, read as the core reads the text `JSON.stringify` writes for it:
+/// a safe integer exactly (`-0` as `0`), any other as that text parsed (`2 ** 60` is written
+/// `1152921504606847000`, which is that integer, not the double's value; `1e21` stays a
+/// double). `None` for a number that is not finite, which `index.js` never writes.
+fn number(v: f64) -> Option<serde_json::Number> {
     const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
     if !v.is_finite() {
-        let what = if v.is_nan() {
-            "NaN"
-        } else if v > 0.0 {
-            "Infinity"
-        } else {
-            "-Infinity"
-        };
-        return Err(Stop::Invalid(RequestError::new(
-            at(),
-            format!("{what} has no JSON form"),
-        )));
+        return None;
     }
     if v.fract() == 0.0 && v.abs() <= MAX_SAFE {
         // The cast is exact: `v` is integral and within ±2^53.
         #[allow(clippy::cast_possible_truncation)]
-        return Ok(serde_json::Number::from(v as i64));
+        return Some(serde_json::Number::from(v as i64));
     }
     let mut text = ryu_js::Buffer::new();
-    serde_json::from_str(text.format_finite(v)).map_err(|_| Stop::Handover)
-}
-
-/// A list's items as JSON values: scalars as they are, lists and objects (which conditions
-/// skip) empty, after checking that each is plain data.
-fn list(value: Unknown, at: &dyn Fn() -> String) -> Result<Vec<Value>, Stop> {
-    let array = Object::from_unknown(value)?;
-    let n = array.get_array_length_unchecked()?;
-    let mut items = Vec::with_capacity(n.min(1024) as usize);
-    for i in 0..n {
-        let item: Unknown = array.get_element(i)?;
-        let at = || format!("{}/{i}", at());
-        items.push(match item.get_type()? {
-            ValueType::Null => Value::Null,
-            ValueType::Boolean => Value::Bool(bool::from_unknown(item)?),
-            ValueType::Number => Value::Number(number(f64::from_unknown(item)?, &at)?),
-            ValueType::String => Value::String(string(item)?),
-            ValueType::Object if item.is_array()? => Value::Array(Vec::new()),
-            ValueType::Object => {
-                Holder::of(Object::from_unknown(item)?)?;
-                Value::Object(serde_json::Map::new())
-            }
-            other => return Err(unwritable(other, &at)),
-        });
-    }
-    Ok(items)
-}
-
-/// The refusal of a value JSON cannot hold, in the words of the general path.
-fn unwritable(kind: ValueType, at: &dyn Fn() -> String) -> Stop {
-    let what = match kind {
-        ValueType::Undefined => "undefined",
-        ValueType::Function => "a function",
-        ValueType::Symbol => "a symbol",
-        ValueType::BigInt => "a BigInt",
-        _ => "a value of another kind",
-    };
-    Stop::Invalid(RequestError::new(at(), format!("{what} has no JSON form")))
-}
-
-/// The JSON Pointer of a context path.
-fn pointer(path: &[&str]) -> String {
-    let mut out = String::from("/context");
-    for key in path {
-        out.push('/');
-        for c in key.chars() {
-            match c {
-                '~' => out.push_str("~0"),
-                '/' => out.push_str("~1"),
-                c => out.push(c),
-            }
-        }
-    }
-    out
+    serde_json::from_str(text.format_finite(v)).ok()
 }

@@ -3,12 +3,13 @@
 //! Every exported method converts its arguments (modules `convert` and `fast`) and delegates to
 //! [`agen_policy_core`]; no policy semantics live here. JavaScript values become JSON the way
 //! `JSON.stringify` makes it, and the core parses and checks that JSON, so a request or document
-//! means the same in Node as in every other language; the fast path only walks a context's keys
-//! and converts the values the core asks for.
+//! means the same in Node as in every other language; the fast path reads a request that
+//! JavaScript wrote whole into bytes, in place, and only what JavaScript can write so that it
+//! means what its JSON means.
 //!
 //! The package's `index.js` adds, in JavaScript, the error classes, the tool guard and the
 //! fast path of `evaluate` and `evaluateMany` (see [`evaluate_encoded`] and module `fast`), which
-//! reads a request's context in place rather than as JSON.
+//! encodes a request's context into bytes that the engine reads in place rather than as JSON.
 //!
 //! Test-only exports (a deliberate panic, a count of fast-path decisions) exist only with the
 //! cargo feature `test-hooks`, which `test.sh` turns on and a default build leaves off.
@@ -476,8 +477,8 @@ enum Vote {
     Check,
 }
 
-/// The set in `slot`, taken out of the registry: reading a context runs JavaScript (getters),
-/// which may load and register another set while this one evaluates.
+/// The set in `slot`, taken out of the registry (a handle of its own, so that the registry is
+/// not borrowed while the set evaluates).
 fn fast_set(slot: u32) -> Option<Rc<Encoded>> {
     FAST_SETS
         .try_with(|sets| sets.try_borrow().ok().and_then(|sets| sets.get(slot)))
@@ -485,118 +486,84 @@ fn fast_set(slot: u32) -> Option<Rc<Encoded>> {
         .flatten()
 }
 
-/// Decides on one request of the fast path: `Ok(None)` hands it to the general path.
+/// Decides on one request of the fast path: `None` hands it to the general path.
 fn decide_fast<'s>(
-    env: &Env,
     set: &'s core::PolicySet,
-    ids: &fast::Ids<'_>,
-    context: Unknown,
-    index: Option<usize>,
-) -> Result<Option<core::Decision<'s>>> {
+    request: &fast::Request<'_>,
+) -> Option<core::Decision<'s>> {
     // An invalid id or group is the general path's to report, as it always has been.
-    let Ok(view) = core::RequestView::new(ids.user, ids.connector, ids.tool)
-        .and_then(|view| view.groups(&ids.groups))
-    else {
-        return Ok(None);
-    };
-    let decided = match context.get_type()? {
-        ValueType::Undefined => set.evaluate_view(&view),
-        ValueType::Object => {
-            let context = fast::JsContext::new(env, Object::from_unknown(context)?);
-            let decided = set.evaluate_view(&view.context(&context));
-            match context.failed() {
-                Some(fast::Failed::Handover) => return Ok(None),
-                Some(fast::Failed::Thrown(e)) => return Err(e),
-                None => decided,
+    let view = core::RequestView::new(request.user, request.connector, request.tool)
+        .and_then(|view| view.groups(&request.groups))
+        .ok()?;
+    match &request.context {
+        None => set.evaluate_view(&view).ok(),
+        Some(context) => {
+            let decided = set.evaluate_view(&view.context(context));
+            // `index.js` wrote only a context the core accepts whole (plain data within the
+            // limits), so reading it cannot fail unless its bytes are not what `index.js`
+            // writes: then, as for any error, the general path decides and reports.
+            if context.malformed() {
+                return None;
             }
+            decided.ok()
         }
-        _ => return Ok(None),
-    };
-    decided
-        .map(Some)
-        .map_err(|e| convert::request_error(env, &e, index))
+    }
 }
 
-/// Decides on a request whose ids and groups `index.js` wrote into `buffer`, reading `context`
-/// (a plain object, or `undefined`) where the engine asks (module `fast`), and writes the
-/// decision back into the buffer. Returns `false` for a request the general path must take
-/// (it reports why); throws a `RequestError` for a context value read that JSON cannot hold.
+/// Decides on a request that `index.js` wrote whole into `buffer` (module `fast`), reading its
+/// context in place from the bytes, and writes the decision back into the buffer. Returns
+/// `false` for a request the general path must take (it reports why).
 ///
 /// Each string or object crossing the Node-API boundary costs tens to hundreds of nanoseconds;
-/// one buffer for the strings, the context object as it is, and indices back keep `evaluate`
-/// near the engine's own speed.
+/// one buffer in and indices back keep `evaluate` near the engine's own speed.
 #[napi(skip_typescript, catch_unwind)]
-pub fn evaluate_encoded(
-    env: Env,
-    slot: u32,
-    mut buffer: BufferSlice,
-    context: Unknown,
-) -> Result<bool> {
+pub fn evaluate_encoded(slot: u32, mut buffer: BufferSlice) -> bool {
     let Some(set) = fast_set(slot) else {
-        return Ok(false);
+        return false;
     };
     let decision = {
         let mut bytes: &[u8] = &buffer;
-        let Some(ids) = fast::read_ids(&mut bytes) else {
-            return Ok(false);
-        };
-        decide_fast(&env, &set.set, &ids, context, None)?
+        fast::read_request(&mut bytes).and_then(|request| decide_fast(&set.set, &request))
     };
     let decided = decision.is_some_and(|d| set.write(&d, &mut buffer).is_some());
     #[cfg(feature = "test-hooks")]
     if decided {
         test_hooks::FAST_PATH_DECISIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
-    Ok(decided)
+    decided
 }
 
-/// Decides on `count` requests written one after the other at the start of `buffer`, with
-/// their contexts in `contexts`, in one call; writes the decisions one after the other from
-/// byte `split` on. `first` is the position of the first request in the caller's list, for
-/// errors. Returns twice the number decided, plus one when the next request must take the
-/// general path; fewer are decided than given when the decisions fill the buffer.
+/// Decides on `count` requests written one after the other at the start of `buffer`, in one
+/// call; writes the decisions one after the other from byte `split` on. Returns twice the
+/// number decided, plus one when the next request must take the general path; fewer are
+/// decided than given when the decisions fill the buffer.
 #[napi(skip_typescript, catch_unwind)]
-pub fn evaluate_encoded_many(
-    env: Env,
-    slot: u32,
-    mut buffer: BufferSlice,
-    count: u32,
-    contexts: Array,
-    first: u32,
-    split: u32,
-) -> Result<u32> {
+pub fn evaluate_encoded_many(slot: u32, mut buffer: BufferSlice, count: u32, split: u32) -> u32 {
     let Some(set) = fast_set(slot) else {
-        return Ok(1);
+        return 1;
     };
     let Some((input, output)) = buffer.split_at_mut_checked(split as usize) else {
-        return Ok(1);
+        return 1;
     };
     let mut bytes: &[u8] = input;
     let mut at = 0;
     for i in 0..count {
-        let handover = 2 * i + 1;
-        let Some(ids) = fast::read_ids(&mut bytes) else {
-            return Ok(handover);
-        };
-        let context = match contexts.get::<Unknown>(i)? {
-            Some(context) => context,
-            None => return Ok(handover),
-        };
-        let index = Some(first as usize + i as usize);
-        let Some(decision) = decide_fast(&env, &set.set, &ids, context, index)? else {
-            return Ok(handover);
+        let Some(decision) =
+            fast::read_request(&mut bytes).and_then(|request| decide_fast(&set.set, &request))
+        else {
+            return 2 * i + 1;
         };
         let Some(written) = output
             .get_mut(at..)
             .and_then(|out| set.write(&decision, out))
         else {
-            return Ok(2 * i);
+            return 2 * i;
         };
         at += written;
         #[cfg(feature = "test-hooks")]
         test_hooks::FAST_PATH_DECISIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
-    Ok(2 * count)
+    2 * count
 }
 
 /// Checks a policy document without keeping it: every error and warning. A text over the size

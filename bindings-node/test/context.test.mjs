@@ -1,7 +1,9 @@
-// `evaluate` reads the context in place: only the attributes some condition of a candidate
-// policy reads, each converted where it is found, and checked there. Every value type read, a
-// nested path, a dotted top-level key, what is refused where read and not looked at otherwise,
-// groups, and `evaluateMany` in one native call, against `evaluateJson` and `evaluate`.
+// `evaluate` writes the whole context into a shared buffer in JavaScript (reading all of it, as
+// `JSON.stringify` would) and the engine reads those bytes in place: every value type read, a
+// nested path, a dotted top-level key, unicode, empty values, numbers at the integer/float
+// boundary, keys that are prefixes of others; what cannot be written takes the general path and
+// means what its JSON means; the whole context is checked whatever is read; groups; and
+// `evaluateMany` in one native call, against `evaluateJson` and `evaluate`.
 
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
@@ -40,9 +42,27 @@ const set = setOf([
   ['a.b.c', 'equals', ['deep']], // p6
   ['k.v', 'equals', ['dotted']], // p7
   ['user.groups', 'equals', ['eng']], // p8
+  ['é.🤖', 'equals', ['ß🤖']], // p9
+  ['ab', 'equals', ['x']], // p10: `a` and `abc` are other keys
+  ['big', 'equals', [1152921504606847000]], // p11: what JSON writes for 2 ** 60
+  ['f', 'equals', [0.30000000000000004]], // p12
+  ['e', 'equals', ['']], // p13
 ])
 
-const held = (context, extra = {}) => set.evaluate({ user: 'u', connector: 'c', tool: 't', context, ...extra }).policies
+const requestOf = (context, extra = {}) => ({ user: 'u', connector: 'c', tool: 't', context, ...extra })
+const held = (context, extra = {}) => set.evaluate(requestOf(context, extra)).policies
+
+// The decision of `evaluate`, checked against evaluateJson and evaluateMany, and whether the
+// fast path took it.
+function decide(context, on = set) {
+  const r = requestOf(context)
+  const before = fastDecisions()
+  const decision = on.evaluate(r)
+  const fast = fastDecisions() > before
+  assert.deepEqual(decision, on.evaluateJson(JSON.stringify(r)), JSON.stringify(context))
+  assert.deepEqual(on.evaluateMany([r, r]), [decision, decision])
+  return { policies: decision.policies, fast }
+}
 
 describe('the context read in place', () => {
   test('each value type read', () => {
@@ -67,13 +87,55 @@ describe('the context read in place', () => {
     assert.deepEqual(held({ a: { b: { c: 'deep' } } }), ['p6'])
     assert.deepEqual(held({ a: { b: { c: 'shallow' } } }), [])
     for (const a of [{ b: 'deep' }, { b: ['deep'] }, ['deep'], 'deep', null, { b: null }]) assert.deepEqual(held({ a }), [], JSON.stringify(a))
+    // Members before the one looked for are skipped whatever they hold.
+    const before = { x: [1, 'two', [3, [4]], { five: 5 }], y: { z: { w: [] } }, s2: 'é'.repeat(100) }
+    assert.deepEqual(held({ a: { ...before, b: { ...before, c: 'deep' } } }), ['p6'])
   })
 
   test('a dotted top-level key is found before the path along the dots', () => {
     assert.deepEqual(held({ 'k.v': 'dotted' }), ['p7'])
     assert.deepEqual(held({ k: { v: 'dotted' } }), ['p7'])
     assert.deepEqual(held({ 'k.v': 'other', k: { v: 'dotted' } }), [])
+    assert.deepEqual(held({ k: { v: 'dotted' }, 'k.v': 'other' }), [])
     assert.deepEqual(held({ 'a.b.c': 'deep' }), ['p6'])
+    assert.deepEqual(held({ 'a.b': { c: 'deep' } }), [])
+  })
+
+  test('bytes at the edges: unicode, empty values, nested lists, prefixes, numbers', () => {
+    const cases = [
+      [{ 'é': { '🤖': 'ß🤖' } }, ['p9']],
+      [{ 'é': { '🤖': 'ß🤖 ' } }, []],
+      [{ 'é': { '🤖x': 'ß🤖', '🤖': 'ß🤖' } }, ['p9']],
+      [{ 'é': { '🤖': 'ß🤖' } }, []], // another spelling of é: other bytes
+      [{ '': 'x', s: 'x' }, ['p0']],
+      [{ e: '' }, ['p13']],
+      [{ e: '', s: '', l: [], o: {}, a: {}, k: [] }, ['p13', 'p5']],
+      [{ l: [[], [[]], [['y']], {}, ''] }, []], // items of items are not compared
+      [{ l: [[['y']], 'y'] }, ['p4']],
+      [{ l: ['', 3] }, ['p4']],
+      [{ a: 'x', abc: 'x' }, []],
+      [{ a: 'x', abc: 'x', ab: 'x' }, ['p10']],
+      [{ abc: 'y', ab: 'x', a: 'y' }, ['p10']],
+      [{ ab: 'xy' }, []],
+      [{ big: 2 ** 60 }, ['p11']],
+      [{ big: 1152921504606846976 }, ['p11']], // the same double
+      [{ big: 2 ** 60 + 2 ** 8 }, []],
+      [{ f: 0.1 + 0.2 }, ['p12']],
+      [{ f: 0.3 }, []],
+      ...[2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), 2 ** 64, -(2 ** 63), 1e21, 1e20, -0, 0, 1.0, 2.0000000000000004, 5e-324, 1.7976931348623157e308].map((n) => [{ n, big: n, f: n, l: [n, 3] }, undefined]),
+      [{ n: 2.0 }, ['p1']],
+      [{ n: -0, z: -0 }, ['p3']],
+    ]
+    for (const [context, expected] of cases) {
+      const { policies, fast } = decide(context)
+      assert.ok(fast, `fast: ${JSON.stringify(context)}`)
+      if (expected !== undefined) assert.deepEqual(policies, expected, JSON.stringify(context))
+    }
+    // The same numbers compared by every operator that reads numbers.
+    const numeric = setOf([['n', 'lt', [9007199254740992]], ['n', 'gte', [9007199254740993]], ['n', 'equals', [9007199254740992]], ['n', 'gt', [1e21]], ['n', 'equals', [0]]])
+    for (const n of [2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, 2 ** 63, 2 ** 64, 1e21, 1e22, -0, 0.5]) {
+      assert.ok(decide({ n }, numeric).fast, String(n))
+    }
   })
 
   test('groups', () => {
@@ -99,50 +161,50 @@ describe('the context read in place', () => {
     assert.deepEqual(r(JSON.parse('{"constructor": 1, "toString": "x", "__proto__": 2, "a": {"constructor": true}}')), ['p0', 'p1', 'p2', 'p3'])
   })
 
-  test('a value read that JSON cannot hold is refused with invalid_request at its place', () => {
-    const refused = [
-      [{ s: () => 1 }, '/context/s', /a function has no JSON form/],
-      [{ s: Symbol('s') }, '/context/s', /a symbol has no JSON form/],
-      [{ n: 10n }, '/context/n', /a BigInt has no JSON form/],
-      [{ n: NaN }, '/context/n', /NaN has no JSON form/],
-      [{ n: -Infinity }, '/context/n', /-Infinity has no JSON form/],
-      [{ l: ['y', undefined] }, '/context/l/1', /undefined has no JSON form/],
+  test('values JSON writes otherwise are written as JSON writes them', () => {
+    // JSON writes NaN and the infinities as null, leaves out undefined, functions and symbols
+    // as members and writes them as null in a list.
+    const meant = [
+      [{ n: NaN, s: 'x' }, ['p0']],
+      [{ n: Infinity, z: -Infinity }, []],
+      [{ s: () => 1, n: 2 }, ['p1']],
+      [{ s: Symbol('s'), b: true, z: undefined }, ['p2']],
+      [{ l: ['y', () => 0] }, ['p4']],
+      [{ l: [Symbol('l'), 3, undefined] }, ['p4']],
       // eslint-disable-next-line no-sparse-arrays
-      [{ l: [, 'y'] }, '/context/l/0', /undefined has no JSON form/],
-      [{ l: [1, Infinity] }, '/context/l/1', /Infinity has no JSON form/],
-      [{ a: { b: { c: 1n } } }, '/context/a/b/c', /BigInt/],
-      [{ 'k.v': Symbol('k') }, '/context/k.v', /symbol/],
-      [{ 'x/y~': 1, k: { v: () => 0 } }, '/context/k/v', /function/],
+      [{ l: [NaN, , 'y'] }, ['p4']],
+      [{ a: { b: { c: 'deep', d: Infinity } } }, ['p6']],
     ]
-    for (const [context, path, message] of refused) {
-      for (const run of [(r) => set.evaluate(r), (r) => set.evaluateMany([{ user: 'u', connector: 'c', tool: 't' }, r])]) {
-        assert.throws(
-          () => run({ user: 'u', connector: 'c', tool: 't', context }),
-          (e) => e instanceof RequestError && e.code === 'invalid_request' && e.path === path && message.test(e.message),
-          `${path} ${message}`,
-        )
+    for (const [context, expected] of meant) assert.deepEqual(decide(context), { policies: expected, fast: true }, String(expected))
+  })
+
+  test('a value JSON cannot hold is refused with invalid_request at its place, read or not', () => {
+    for (const tool of ['t', 'quiet']) {
+      const refused = [
+        [{ n: 10n }, '/context/n', /a BigInt has no JSON form/],
+        [{ other: { deep: [1, 2n] } }, '/context/other/deep/1', /BigInt/],
+        [{ 'x/y~': 1n }, '/context/x~1y~0', /BigInt/],
+      ]
+      for (const [context, path, message] of refused) {
+        for (const run of [(r) => set.evaluate(r), (r) => set.evaluateMany([requestOf({}), r])]) {
+          assert.throws(
+            () => run({ ...requestOf(context), tool }),
+            (e) => e instanceof RequestError && e.code === 'invalid_request' && e.path === path && message.test(e.message),
+            `${tool} ${path} ${message}`,
+          )
+        }
       }
     }
     assert.throws(
-      () => set.evaluateMany([{ user: 'u', connector: 'c', tool: 't' }, { user: 'u', connector: 'c', tool: 't', context: { n: 1n } }]),
+      () => set.evaluateMany([requestOf({}), requestOf({ n: 1n })]),
       (e) => e.index === 1 && /^request 1: invalid request at \/context\/n/.test(e.message),
     )
-    // The pointer escapes `~` and `/`.
-    const odd = setOf([['x/y~', 'exists', []]])
-    assert.throws(() => odd.evaluate({ user: 'u', connector: 'c', tool: 't', context: { 'x/y~': 1n } }), (e) => e.path === '/context/x~1y~0')
+    const cyclic = { s: 'x' }
+    cyclic.self = { up: cyclic }
+    assert.throws(() => set.evaluate({ ...requestOf(cyclic), tool: 'quiet' }), (e) => e instanceof RequestError && e.path === '/context/self/up' && /cycle/.test(e.message))
   })
 
-  test('a value no condition reads is not looked at', () => {
-    const bad = { f: () => 1, s: Symbol('s'), n: 10n, nan: NaN, l: [undefined], deep: JSON.parse('['.repeat(100) + ']'.repeat(100)) }
-    bad.cycle = bad
-    // `quiet` reads nothing; `t` reads s, n, b, z, l, o, a.b.c, k.v and these are all elsewhere.
-    assert.equal(set.evaluate({ user: 'u', connector: 'c', tool: 'quiet', context: { ...bad, s: 1n } }).action, 'allow')
-    assert.deepEqual(held({ other: bad, s: 'x' }), ['p0'])
-    // The general path (evaluateJson, explain, a request with evidence) checks the whole request.
-    assert.throws(() => set.explain({ user: 'u', connector: 'c', tool: 'quiet', context: { n: 10n } }), RequestError)
-  })
-
-  test('a getter runs only when its attribute is read, once', () => {
+  test('every getter runs, once, whatever is read', () => {
     const reads = []
     const context = {}
     for (const key of ['s', 'n', 'unread', 'other']) {
@@ -155,14 +217,15 @@ describe('the context read in place', () => {
       })
     }
     assert.deepEqual(held(context), ['p0', 'p1'])
-    assert.deepEqual(reads.sort(), ['n', 's'])
+    assert.deepEqual(reads, ['s', 'n', 'unread', 'other'])
     reads.length = 0
     set.evaluate({ user: 'u', connector: 'c', tool: 'quiet', context })
-    assert.deepEqual(reads, [])
-    // A getter that throws: its exception, as JSON.stringify would throw it.
-    const throwing = { get s() { throw new Error('no s') } }
-    assert.throws(() => held(throwing), /no s/)
-    assert.throws(() => set.evaluateMany([{ user: 'u', connector: 'c', tool: 't', context: throwing }]), /no s/)
+    assert.deepEqual(reads, ['s', 'n', 'unread', 'other'])
+    // A getter that throws: its exception, as JSON.stringify would throw it, read or not.
+    const throwing = { get unread() { throw new Error('no unread') } }
+    assert.throws(() => held(throwing), /no unread/)
+    assert.throws(() => set.evaluate({ ...requestOf(throwing), tool: 'quiet' }), /no unread/)
+    assert.throws(() => set.evaluateMany([requestOf(throwing)]), /no unread/)
   })
 
   test('values that are not plain data take the general path, as JSON.stringify writes them', () => {
@@ -175,20 +238,32 @@ describe('the context read in place', () => {
     assert.deepEqual(r({ o: new (class { s = 'x' })() }), ['p1'])
     // JSON escapes a lone surrogate, which the core refuses, as it does on every path.
     assert.throws(() => r({ o: { s: '\ud800' } }), (e) => e instanceof RequestError && e.code === 'invalid_request')
+    assert.throws(() => r({ 'k\udc00': 1 }), (e) => e instanceof RequestError && e.code === 'invalid_request')
     assert.throws(() => when.evaluateJson(JSON.stringify({ user: 'u', connector: 'c', tool: 't', context: { o: { s: '\ud800' } } })), RequestError)
     assert.equal(fastDecisions(), before, 'all handed over')
   })
 
-  test('a value found deeper than the context may nest is refused where read', () => {
-    const path = Array.from({ length: 32 }, () => 'a')
+  test('a context nested deeper than the limit is refused at /context, read or not', () => {
+    const path = Array.from({ length: 31 }, () => 'a')
     const deep = setOf([[path.join('.'), 'exists', []]])
-    let context = { x: 1 }
-    for (let i = 0; i < 32; i++) context = { a: context }
-    assert.throws(
-      () => deep.evaluate({ user: 'u', connector: 'c', tool: 't', context }),
-      (e) => e instanceof RequestError && e.path === `/context/${path.join('/')}` && /nesting/.test(e.message),
-    )
-    assert.equal(deep.evaluate({ user: 'u', connector: 'c', tool: 't', context: { a: 1 } }).policies.length, 0)
+    const nested = (levels, leaf) => {
+      let context = leaf
+      for (let i = 0; i < levels; i++) context = { a: context }
+      return context
+    }
+    // 32 levels: the context object and 31 inside it.
+    for (const tool of ['t', 'quiet']) {
+      const before = fastDecisions()
+      const r = { user: 'u', connector: 'c', tool, context: nested(31, {}) }
+      assert.equal(deep.evaluate(r).action, 'allow')
+      assert.equal(fastDecisions(), before + 1)
+      for (const context of [nested(32, {}), nested(31, { x: [] }), nested(30, { x: [[]] })]) {
+        assert.throws(
+          () => deep.evaluate({ ...r, context }),
+          (e) => e instanceof RequestError && e.path === '/context' && /nesting/.test(e.message),
+        )
+      }
+    }
   })
 })
 
