@@ -480,15 +480,54 @@ function encodeRequest(request, at, end) {
 // Where the decision readDecision read last ends, in words.
 let decisionEnd = 0
 
+// Distinct decisions one policy set keeps as made objects (Python's binding keeps as many).
+const DECISIONS_KEPT = 4096
+
 function readIds(at, ids) {
   const n = words[at]
   const out = new Array(n)
   for (let i = 0; i < n; i++) out[i] = ids[words[at + 1 + i]]
-  return out
+  return Object.freeze(out)
 }
 
-// The decision written from word `at` on (the format is in src/fast.rs).
+// The decision written from word `at` on (the format is in src/fast.rs): a frozen object, the
+// same one for equal decisions of the set. A decision is equal to another exactly when its
+// action, reason, policies, approval flows and satisfied policies are (the step-up
+// requirements follow from the policies: `Decision::identity` in the core), so the usual
+// decision, with no flow, nothing satisfied and at most two policies, is kept under a number
+// made of those; any other is made each time.
 function readDecision(state, at) {
+  const action = words[at]
+  const reason = words[at + 1]
+  const policies = words[at + 2]
+  const flows = words[at + 3 + policies]
+  const satisfied = words[at + 4 + policies + flows]
+  let key = -1
+  if (policies <= 2 && flows === 0 && satisfied === 0) {
+    const p1 = policies > 0 ? words[at + 3] + 1 : 0
+    const p2 = policies > 1 ? words[at + 4] + 1 : 0
+    // Below 2 ** 53 for sets of up to 2 ** 24 policies (the core's limit is 10 ** 6).
+    key = action * 8 + reason + 32 * (p1 + state.policies.length * p2 + p2)
+    const kept = state.decisions.get(key)
+    if (kept !== undefined) {
+      decisionEnd = skipStepUp(at + 5 + policies)
+      return kept
+    }
+  }
+  const decision = makeDecision(state, at)
+  if (key >= 0 && state.decisions.size < DECISIONS_KEPT) state.decisions.set(key, decision)
+  return decision
+}
+
+// The end of the step-up requirements written from word `at` on.
+function skipStepUp(at) {
+  const n = words[at]
+  at += 1
+  for (let i = 0; i < n; i++) at += 3 + words[at + 2]
+  return at
+}
+
+function makeDecision(state, at) {
   const action = words[at]
   const reason = words[at + 1]
   at += 2
@@ -502,20 +541,20 @@ function readDecision(state, at) {
   at += 1
   for (let i = 0; i < stepUp.length; i++) {
     const acrValues = readIds(at + 2, state.acrValues)
-    stepUp[i] = { policy: state.policies[words[at]], maxAge: words[at + 1], acrValues }
+    stepUp[i] = Object.freeze({ policy: state.policies[words[at]], maxAge: words[at + 1], acrValues })
     at += 3 + acrValues.length
   }
   decisionEnd = at
-  return {
+  return Object.freeze({
     action: ACTIONS[action],
     reason: REASONS[reason],
     policies,
     approvalFlows,
     satisfied,
-    stepUp,
+    stepUp: Object.freeze(stepUp),
     allowed: action === 0,
     version: state.version,
-  }
+  })
 }
 
 function fastPathOf(set) {
@@ -527,6 +566,7 @@ function fastPathOf(set) {
       approvalFlows: set.approvalFlowIds(),
       acrValues: set.acrValueIds(),
       version: set.version,
+      decisions: new Map(),
     }
     Object.defineProperty(set, fastState, { value: state })
   }
@@ -553,12 +593,26 @@ function evaluateFast(set, request) {
 
 const nativeEvaluate = PolicySet.prototype.evaluate
 const nativeEvaluateMany = PolicySet.prototype.evaluateMany
+const nativeEvaluateJson = PolicySet.prototype.evaluateJson
+
+// A decision of the general path, frozen as the fast path's are.
+function frozenDecision(decision) {
+  Object.freeze(decision.policies)
+  Object.freeze(decision.approvalFlows)
+  Object.freeze(decision.satisfied)
+  for (const requirement of decision.stepUp) {
+    Object.freeze(requirement.acrValues)
+    Object.freeze(requirement)
+  }
+  Object.freeze(decision.stepUp)
+  return Object.freeze(decision)
+}
 const nativeExplain = PolicySet.prototype.explain
 
 // The request at `index` of evaluateMany's list, on the general path; its error names the index.
 function evaluateAt(set, request, index) {
   try {
-    return nativeEvaluate.call(set, request)
+    return frozenDecision(nativeEvaluate.call(set, request))
   } catch (e) {
     if (e instanceof RequestError && e.index === undefined) {
       throw new RequestError(`request ${index}: ${e.message}`, { path: e.path, index })
@@ -569,7 +623,7 @@ function evaluateAt(set, request, index) {
 
 Object.defineProperty(PolicySet.prototype, 'evaluate', {
   value: function evaluate(request) {
-    return evaluateFast(this, request) ?? nativeEvaluate.call(this, request)
+    return evaluateFast(this, request) ?? frozenDecision(nativeEvaluate.call(this, request))
   },
   writable: true,
   configurable: true,
@@ -579,7 +633,7 @@ Object.defineProperty(PolicySet.prototype, 'evaluate', {
 // together; a request the fast path does not take is decided alone on the general path.
 Object.defineProperty(PolicySet.prototype, 'evaluateMany', {
   value: function evaluateMany(requests) {
-    if (!Array.isArray(requests) || busy) return nativeEvaluateMany.call(this, requests)
+    if (!Array.isArray(requests) || busy) return nativeEvaluateMany.call(this, requests).map(frozenDecision)
     const state = fastPathOf(this)
     const n = requests.length
     const decisions = new Array(n)
@@ -614,6 +668,14 @@ Object.defineProperty(PolicySet.prototype, 'evaluateMany', {
       }
     }
     return decisions
+  },
+  writable: true,
+  configurable: true,
+})
+
+Object.defineProperty(PolicySet.prototype, 'evaluateJson', {
+  value: function evaluateJson(text) {
+    return frozenDecision(nativeEvaluateJson.call(this, text))
   },
   writable: true,
   configurable: true,

@@ -324,6 +324,29 @@ describe('evaluate, evaluateJson and evaluateMany decide alike', () => {
     assert.equal(fastDecisions() - before, 2 * requests.length)
   })
 
+  test('decisions are frozen, and equal decisions of the fast path are one object', () => {
+    const r = { user: 'u', connector: 'c', tool: 't', context: { s: 'x' } }
+    const decision = set.evaluate(r)
+    assert.equal(set.evaluate({ ...r, context: { s: 'x', other: 1 } }), decision)
+    assert.equal(set.evaluateMany([r])[0], decision)
+    assert.notEqual(set.evaluate({ ...r, context: { s: 'x', n: 2 } }), decision)
+    const general = [set.evaluateJson(JSON.stringify(r)), set.evaluate({ ...r, now: 0 }), set.evaluateMany([{ ...r, now: 0 }])[0]]
+    for (const d of [decision, set.evaluate({ ...r, context: { s: 'x', n: 2, b: true } }), ...general]) {
+      assert.deepEqual(d, decision.policies.length === 1 && d.policies.length === 1 ? decision : d)
+      for (const part of [d, d.policies, d.approvalFlows, d.satisfied, d.stepUp]) assert.ok(Object.isFrozen(part))
+    }
+    assert.throws(() => {
+      'use strict'
+      decision.policies.push('p1')
+    }, TypeError)
+    // A step-up decision's requirements are frozen too, on either path.
+    const stepUp = setOf([], [{ id: 's', name: 'S', connector: 'c', action: 'step_up', all_users: true, tools: ['t'], step_up: { max_age: 60, acr_values: ['mfa'] } }])
+    for (const d of [stepUp.evaluate({ user: 'u', connector: 'c', tool: 't' }), stepUp.evaluateJson('{"user":"u","connector":"c","tool":"t"}')]) {
+      assert.deepEqual(d.stepUp, [{ policy: 's', maxAge: 60, acrValues: ['mfa'] }])
+      assert.ok(Object.isFrozen(d.stepUp[0]) && Object.isFrozen(d.stepUp[0].acrValues))
+    }
+  })
+
   test('evaluateMany takes any request the fast path does not on the general path, in order', () => {
     const ok = { user: 'u', connector: 'c', tool: 't', context: { s: 'x' } }
     const mixed = [
