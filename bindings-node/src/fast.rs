@@ -5,7 +5,9 @@
 //! A request, as `index.js` writes it (integers are little-endian `u32`):
 //!
 //! ```text
-//! request = str(user) str(connector) str(tool) u32(n) str(group)*n context
+//! request = u32(n) u32(length of user) u32(of connector) u32(of tool) u32(of group)*n
+//!           ids context
+//! ids     = the UTF-8 bytes of the user, connector, tool and n groups, one after the other
 //! context = 0x00 (none) | object
 //! value   = 0x00 null | 0x01 false | 0x02 true | 0x03 f64 | 0x04 str | list | object
 //! list    = 0x05 u32(n) u32(byte length of the items) value*n
@@ -134,13 +136,27 @@ pub(crate) struct Request<'a> {
 /// `index.js` writes.
 pub(crate) fn read_request<'a>(bytes: &mut &'a [u8]) -> Option<Request<'a>> {
     let mut r = Reader(bytes);
-    let user = r.str()?;
-    let connector = r.str()?;
-    let tool = r.str()?;
     let n = r.u32()?;
+    let lengths = r.take(n.checked_add(3)?.checked_mul(4)?)?;
+    let mut total = 0usize;
+    for length in lengths.chunks_exact(4) {
+        total = total.checked_add(Reader(length).u32()?)?;
+    }
+    // The ids' bytes checked as UTF-8 at once, then split where the lengths say (at character
+    // boundaries, which `split_at_checked` checks).
+    let mut ids = std::str::from_utf8(r.take(total)?).ok()?;
+    let mut lengths = Reader(lengths);
+    let mut id = || {
+        let (head, rest) = ids.split_at_checked(lengths.u32()?)?;
+        ids = rest;
+        Some(head)
+    };
+    let user = id()?;
+    let connector = id()?;
+    let tool = id()?;
     let mut groups = SmallVec::new();
     for _ in 0..n {
-        groups.push(r.str()?);
+        groups.push(id()?);
     }
     let context = match r.u8()? {
         NONE => None,
@@ -342,19 +358,10 @@ impl Context for BytesContext<'_> {
     }
 
     fn may_have_dotted_keys(&self) -> bool {
-        // The top-level keys, scanned once: without a dot among them, a dotted attribute is
-        // looked up along its dots only.
-        let mut r = Reader(self.root.bytes);
-        for _ in 0..self.root.count {
-            match r.raw() {
-                Some(key) if !key.contains(&b'.') => {}
-                _ => return true,
-            }
-            if r.skip().is_none() {
-                return true;
-            }
-        }
-        false
+        // Without a dot anywhere in the context's bytes, no top-level key has one: a dotted
+        // attribute is then looked up along its dots only. (A dot elsewhere, in a value or a
+        // length, costs one lookup more.)
+        self.root.bytes.contains(&b'.')
     }
 }
 
