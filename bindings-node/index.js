@@ -290,6 +290,8 @@ const bytes = Buffer.from(memory)
 const view = new DataView(memory)
 const words = new Uint32Array(memory)
 const fastState = Symbol('agen-policy.fastPath')
+// Given to the native side once, rather than with every call.
+native.fastBuffer(bytes)
 
 function isPlainObject(value) {
   // `toJSON` first: once optimized, that load has checked the object's shape, from which V8
@@ -604,7 +606,7 @@ function evaluateFast(set, request) {
   const state = fastPathOf(set)
   busy = true
   try {
-    if (encodeRequest(request, 0, CAPACITY) < 0 || !native.evaluateEncoded(state.slot, bytes)) return undefined
+    if (encodeRequest(request, 0, CAPACITY) < 0 || !native.evaluateEncoded(state.slot)) return undefined
   } finally {
     busy = false
   }
@@ -670,7 +672,7 @@ Object.defineProperty(PolicySet.prototype, 'evaluateMany', {
           count++
           p = q
         }
-        if (count > 0) status = native.evaluateEncodedMany(state.slot, bytes, count, SPLIT)
+        if (count > 0) status = native.evaluateEncodedMany(state.slot, count, SPLIT)
       } finally {
         busy = false
       }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use agen_policy_core as core;
 use napi::bindgen_prelude::{
-    Array, BufferSlice, ClassInstance, FromNapiValue, Function, JavaScriptClassExt, JsObjectValue,
+    Array, Buffer, ClassInstance, FromNapiValue, Function, JavaScriptClassExt, JsObjectValue,
     Object, Unknown,
 };
 use napi::{Env, JsValue, Result, ValueType};
@@ -68,6 +68,30 @@ thread_local! {
     /// nothing, where an object handle costs a Node-API reference per call. Node runs each
     /// environment (main thread or worker) on its own thread, so the registry is per thread.
     static FAST_SETS: RefCell<Slots> = RefCell::new(Slots::default());
+
+    /// The buffer `index.js` shares with the fast path, given once (`fastBuffer`): passed with
+    /// every call, Node-API's checks of it cost about a tenth of a whole `evaluate`.
+    static FAST_BUFFER: RefCell<Option<Buffer>> = const { RefCell::new(None) };
+}
+
+/// Keeps `buffer` as the fast path's shared buffer, for this thread's environment.
+#[napi(skip_typescript, catch_unwind)]
+pub fn fast_buffer(buffer: Buffer) -> Result<()> {
+    FAST_BUFFER
+        .try_with(|kept| kept.replace(Some(buffer)))
+        .map(drop)
+        .map_err(convert::internal)
+}
+
+/// Runs `f` on the shared buffer; `None` when there is none (or it is in use).
+fn with_fast_buffer<T>(f: impl FnOnce(&mut [u8]) -> T) -> Option<T> {
+    FAST_BUFFER
+        .try_with(|kept| {
+            let mut kept = kept.try_borrow_mut().ok()?;
+            kept.as_mut().map(|buffer| f(buffer))
+        })
+        .ok()
+        .flatten()
 }
 
 /// Policy sets by slot, reusing the slots of sets that were garbage-collected.
@@ -510,22 +534,26 @@ fn decide_fast<'s>(
     }
 }
 
-/// Decides on a request that `index.js` wrote whole into `buffer` (module `fast`), reading its
-/// context in place from the bytes, and writes the decision back into the buffer. Returns
+/// Decides on a request that `index.js` wrote whole into the shared buffer (module `fast`),
+/// reading its context in place from the bytes, and writes the decision back into the buffer. Returns
 /// `false` for a request the general path must take (it reports why).
 ///
 /// Each string or object crossing the Node-API boundary costs tens to hundreds of nanoseconds;
-/// one buffer in and indices back keep `evaluate` near the engine's own speed.
+/// a number in (the buffer was given once) and indices back keep `evaluate` near the engine's
+/// own speed.
 #[napi(skip_typescript, catch_unwind)]
-pub fn evaluate_encoded(slot: u32, mut buffer: BufferSlice) -> bool {
+pub fn evaluate_encoded(slot: u32) -> bool {
     let Some(set) = fast_set(slot) else {
         return false;
     };
-    let decision = {
-        let mut bytes: &[u8] = &buffer;
-        fast::read_request(&mut bytes).and_then(|request| decide_fast(&set.set, &request))
-    };
-    let decided = decision.is_some_and(|d| set.write(&d, &mut buffer).is_some());
+    let decided = with_fast_buffer(|buffer| {
+        let decision = {
+            let mut bytes: &[u8] = buffer;
+            fast::read_request(&mut bytes).and_then(|request| decide_fast(&set.set, &request))
+        };
+        decision.is_some_and(|d| set.write(&d, buffer).is_some())
+    })
+    .unwrap_or(false);
     #[cfg(feature = "test-hooks")]
     if decided {
         test_hooks::FAST_PATH_DECISIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -533,15 +561,19 @@ pub fn evaluate_encoded(slot: u32, mut buffer: BufferSlice) -> bool {
     decided
 }
 
-/// Decides on `count` requests written one after the other at the start of `buffer`, in one
-/// call; writes the decisions one after the other from byte `split` on. Returns twice the
+/// Decides on `count` requests written one after the other at the start of the shared buffer,
+/// in one call; writes the decisions one after the other from byte `split` on. Returns twice the
 /// number decided, plus one when the next request must take the general path; fewer are
 /// decided than given when the decisions fill the buffer.
 #[napi(skip_typescript, catch_unwind)]
-pub fn evaluate_encoded_many(slot: u32, mut buffer: BufferSlice, count: u32, split: u32) -> u32 {
+pub fn evaluate_encoded_many(slot: u32, count: u32, split: u32) -> u32 {
     let Some(set) = fast_set(slot) else {
         return 1;
     };
+    with_fast_buffer(|buffer| decide_many(&set, buffer, count, split)).unwrap_or(1)
+}
+
+fn decide_many(set: &Encoded, buffer: &mut [u8], count: u32, split: u32) -> u32 {
     let Some((input, output)) = buffer.split_at_mut_checked(split as usize) else {
         return 1;
     };
