@@ -1,10 +1,13 @@
 // Runs one entry point over the workload's 1,000 requests `passes` times, for callgrind: two
-// runs with different pass counts, diffed per call (`/work/tools/cgdiff.py`), give the
-// instructions of one call, start-up left out.
+// runs with different pass counts, diffed, give the instructions of one call, start-up left out.
+// The JIT's and the collector's work differs from run to run by millions of instructions, so
+// the runs are 100,000 calls apart:
 //
-//   valgrind --tool=callgrind --callgrind-out-file=cg.2 node cg.mjs evaluate 2
-//   valgrind --tool=callgrind --callgrind-out-file=cg.12 node cg.mjs evaluate 12
-//   python3 cgdiff.py cg.2 cg.12 10000
+//   valgrind --tool=callgrind --callgrind-out-file=cg.10 node cg.mjs evaluate 10
+//   valgrind --tool=callgrind --callgrind-out-file=cg.110 node cg.mjs evaluate 110
+//   echo $(( ($(grep ^totals: cg.110 | cut -d' ' -f2) - $(grep ^totals: cg.10 | cut -d' ' -f2)) / 100000 ))
+//
+// (modes: evaluate, many, floor); per function: callgrind_annotate on each file, diffed.
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 
