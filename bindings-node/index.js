@@ -264,31 +264,44 @@ native.installHooks(
 
 // --- The fast path --------------------------------------------------------------------------
 //
-// Each string or object that crosses the Node-API boundary costs a few hundred nanoseconds,
-// more than the engine takes to decide. So `evaluate` writes the request into one shared buffer
-// (the format is documented at `Encoded` in src/convert.rs), makes one native call, and reads
-// the decision back from the same buffer. It handles the plain JSON-like values requests are
-// made of and means exactly what `JSON.stringify` would; anything else (a `toJSON` method, a
-// class instance, a BigInt, a cycle, an invalid request, a buffer too small) returns
-// `undefined` and goes to the native `evaluate`, which writes the request as JSON (`jsonOf`)
-// and lets the core parse it, and reports errors. Either way the request is checked by the
-// core (the decoded one through the same builder, under the same limits).
+// Each string or object that crosses the Node-API boundary costs tens to hundreds of
+// nanoseconds, more than the engine takes to decide. So `evaluate` writes the whole request into
+// one shared buffer (the format is documented in src/fast.rs), makes one native call, in which
+// the engine reads the context in place from the bytes, and reads the decision back from the
+// buffer as indices. It writes plain data as `JSON.stringify` means it, reading all of it as
+// JSON.stringify does (own enumerable members in its order, getters run; NaN and the infinities
+// written as null; `undefined`, functions and symbols left out as members and null in lists),
+// within the core's limits. Anything else (a request with evidence or an unknown member, a
+// BigInt, a Date or anything with `toJSON`, a class instance, a lone surrogate, a cycle, nesting
+// beyond the limit, a buffer too small, an invalid id) returns `undefined` and goes to the
+// native `evaluate`, which writes the whole request as JSON (`jsonOf`), lets the core parse and
+// check all of it, and reports errors. Either way the whole request is checked.
 
 const REASONS = ['unknown_connector', 'connector_disabled', 'unknown_tool', 'tool_disabled', 'no_policy', 'policy', 'internal']
-// Context nesting the encoder writes; deeper contexts go to the core, which enforces its limit.
-const MAX_DEPTH = 40
 const CAPACITY = 1 << 16
+// evaluateMany writes its requests below this byte and reads the decisions from it on.
+const SPLIT = 1 << 15
+// The core's default `max_context_depth`: the context object is level 1, a list or object in it
+// level 2, and so on. A deeper context goes to the general path, which refuses it.
+const MAX_CONTEXT_DEPTH = 32
 
 const memory = new ArrayBuffer(CAPACITY)
 const bytes = Buffer.from(memory)
 const view = new DataView(memory)
 const words = new Uint32Array(memory)
 const fastState = Symbol('agen-policy.fastPath')
+// Given to the native side once, rather than with every call.
+native.fastBuffer(bytes)
 
 function isPlainObject(value) {
+  // `toJSON` first: once optimized, that load has checked the object's shape, from which V8
+  // then knows its prototype without a call.
+  if (typeof value.toJSON === 'function') return false
   const proto = Object.getPrototypeOf(value)
-  return (proto === Object.prototype || proto === null) && typeof value.toJSON !== 'function'
+  return proto === Object.prototype || proto === null
 }
+
+const { hasOwnProperty } = Object.prototype
 
 // JSON leaves out members whose value is one of these.
 function isSkipped(value) {
@@ -296,49 +309,51 @@ function isSkipped(value) {
   return type === 'undefined' || type === 'function' || type === 'symbol'
 }
 
-function writeString(s, at) {
+// Writes the UTF-8 of `s` from byte `at` on, before `end`; the end of what it wrote, or -1.
+function writeText(s, at, end) {
   const n = s.length
   // UTF-8 takes at most 3 bytes per UTF-16 code unit.
-  if (at + 4 + 3 * n > CAPACITY) return -1
-  let p = at + 4
+  if (at + 3 * n > end) return -1
+  let p = at
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i)
     if (c >= 0x80) {
       // JSON escapes lone surrogates, which UTF-8 cannot hold: the general path keeps them.
       if (!s.isWellFormed()) return -1
-      const written = bytes.write(s, at + 4, 'utf8')
-      view.setUint32(at, written, true)
-      return at + 4 + written
+      return at + bytes.write(s, at, 'utf8')
     }
     bytes[p++] = c
   }
-  view.setUint32(at, n, true)
+  return p
+}
+
+// A string with its byte length before it.
+function writeString(s, at, end) {
+  const p = writeText(s, at + 4, end)
+  if (p >= 0) view.setUint32(at, p - at - 4, true)
   return p
 }
 
 // What writeValue returns for a value JSON leaves out (as a member) or writes as null (in a list).
 const SKIP = -2
 
-function writeValue(value, at, depth) {
-  if (at + 9 > CAPACITY) return -1
+// Writes a context value from byte `at` on, before `end`, where `depth` more levels of lists
+// and objects may nest, as JSON.stringify means it; the end of what it wrote, SKIP, or -1 for a
+// value the general path must write.
+function writeValue(value, at, end, depth) {
+  if (at + 9 > end) return -1
   switch (typeof value) {
     case 'string':
       bytes[at] = 4
-      return writeString(value, at + 1)
+      return writeString(value, at + 1, end)
     case 'number':
       if (!Number.isFinite(value)) {
         bytes[at] = 0 // JSON writes NaN and the infinities as null
         return at + 1
       }
-      if (Number.isSafeInteger(value)) {
-        bytes[at] = 3 // JSON writes it exactly (-0 as 0, and so does the decoder)
-        view.setFloat64(at + 1, value, true)
-        return at + 9
-      }
-      // Any other number as the text JSON writes for it, which the native side parses as the
-      // core parses JSON: 2 ** 60 is written 1152921504606847000, not the double's value.
-      bytes[at] = 7
-      return writeString(String(value), at + 1)
+      bytes[at] = 3
+      view.setFloat64(at + 1, value, true)
+      return at + 9
     case 'boolean':
       bytes[at] = value ? 2 : 1
       return at + 1
@@ -350,26 +365,10 @@ function writeValue(value, at, depth) {
       if (depth === 0) return -1
       if (Array.isArray(value)) {
         if (typeof value.toJSON === 'function') return -1
-        bytes[at] = 5
-        const n = value.length
-        view.setUint32(at + 1, n, true)
-        let p = at + 5
-        for (let i = 0; i < n; i++) {
-          const q = writeValue(value[i], p, depth - 1)
-          if (q === SKIP) {
-            bytes[p] = 0 // JSON writes a left-out list item as null
-            p += 1
-          } else if (q < 0) {
-            return -1
-          } else {
-            p = q
-          }
-        }
-        return p
+        return writeList(value, at, end, depth - 1)
       }
       if (!isPlainObject(value)) return -1
-      bytes[at] = 6
-      return writeEntries(value, at + 1, depth - 1)
+      return writeObject(value, at, end, depth - 1)
     case 'undefined':
     case 'function':
     case 'symbol':
@@ -379,100 +378,205 @@ function writeValue(value, at, depth) {
   }
 }
 
-function writeEntries(object, at, depth) {
-  let n = 0
-  let p = at + 4
-  // Own enumerable keys, as JSON.stringify takes them (for-in would add inherited ones).
-  const keys = Object.keys(object)
-  for (let k = 0; k < keys.length; k++) {
-    const key = keys[k]
-    const start = p
-    p = writeString(key, p)
-    if (p < 0) return -1
-    const q = writeValue(object[key], p, depth)
+// tag u32(count) u32(byte length) items: the header is filled in once the items are written.
+function writeList(list, at, end, depth) {
+  bytes[at] = 5
+  const start = at + 9
+  let p = start
+  const n = list.length
+  for (let i = 0; i < n; i++) {
+    const q = writeValue(list[i], p, end, depth)
     if (q === SKIP) {
-      p = start // JSON leaves the member out
-      continue
+      bytes[p] = 0 // JSON writes such an item as null
+      p += 1
+    } else if (q < 0) {
+      return -1
+    } else {
+      p = q
     }
-    if (q < 0) return -1
-    p = q
-    n++
   }
-  view.setUint32(at, n, true)
+  view.setUint32(at + 1, n, true)
+  view.setUint32(at + 5, p - start, true)
   return p
 }
 
-// Writes a request; -1 when it is not plain data, or not a request the core would accept as is.
-function encodeRequest(request) {
+function writeObject(object, at, end, depth) {
+  if (at + 9 > end) return -1
+  bytes[at] = 6
+  const start = at + 9
+  let p = start
+  let n = 0
+  // Own enumerable keys, in JSON.stringify's order: for-in, which V8 runs over the object's
+  // cached keys and whose `object[key]` it reads by position, without inherited keys (which
+  // for-in would add; V8 folds this test away when the prototypes have none).
+  for (const key in object) {
+    if (!hasOwnProperty.call(object, key)) continue
+    const q = writeString(key, p, end)
+    if (q < 0) return -1
+    const r = writeValue(object[key], q, end, depth)
+    if (r === SKIP) continue // JSON leaves the member out
+    if (r < 0) return -1
+    p = r
+    n++
+  }
+  view.setUint32(at + 1, n, true)
+  view.setUint32(at + 5, p - start, true)
+  return p
+}
+
+// Writes a request from byte `at` on, before `end`; the end of what it wrote, or -1 when the
+// request is not plain data without evidence.
+function encodeRequest(request, at, end) {
   if (request === null || typeof request !== 'object' || !isPlainObject(request)) return -1
   let user
   let connector
   let tool
   let groups
   let context
-  const keys = Object.keys(request)
-  for (let k = 0; k < keys.length; k++) {
-    const key = keys[k]
-    const value = request[key]
+  // Own enumerable members, as JSON.stringify takes them (see writeObject), each read by its
+  // name, which V8 does faster than by a key held in a variable.
+  for (const key in request) {
+    if (!hasOwnProperty.call(request, key)) continue
     switch (key) {
       case 'user':
-        user = value
+        user = request.user
         break
       case 'connector':
-        connector = value
+        connector = request.connector
         break
       case 'tool':
-        tool = value
+        tool = request.tool
         break
       case 'groups':
-        groups = value
+        groups = request.groups
         break
       case 'context':
-        context = value
+        context = request.context
         break
       default:
-        if (!isSkipped(value)) return -1 // an unknown field: the core reports it
+        if (!isSkipped(request[key])) return -1 // evidence, or an unknown field the core reports
     }
   }
   // JSON leaves out skipped values, as if the member were absent.
   if (isSkipped(groups)) groups = undefined
   if (isSkipped(context)) context = undefined
   if (typeof user !== 'string' || typeof connector !== 'string' || typeof tool !== 'string') return -1
-  let p = writeString(user, 0)
-  if (p >= 0) p = writeString(connector, p)
-  if (p >= 0) p = writeString(tool, p)
-  if (p < 0) return -1
-  if (groups === undefined) {
-    view.setUint32(p, 0, true)
-    p += 4
-  } else {
+  let n = 0
+  if (groups !== undefined) {
     if (!Array.isArray(groups) || typeof groups.toJSON === 'function') return -1
-    const n = groups.length
-    view.setUint32(p, n, true)
-    p += 4
-    for (let i = 0; i < n && p >= 0; i++) {
-      if (typeof groups[i] !== 'string') return -1
-      p = writeString(groups[i], p)
-    }
-    if (p < 0) return -1
+    n = groups.length
   }
-  if (p + 1 > CAPACITY) return -1
+  // The lengths first, then the bytes of all the ids one after the other (read as UTF-8 at once).
+  let p = at + 16 + 4 * n
+  if (p > end) return -1
+  view.setUint32(at, n, true)
+  let q = writeText(user, p, end)
+  if (q < 0) return -1
+  view.setUint32(at + 4, q - p, true)
+  p = writeText(connector, q, end)
+  if (p < 0) return -1
+  view.setUint32(at + 8, p - q, true)
+  q = writeText(tool, p, end)
+  if (q < 0) return -1
+  view.setUint32(at + 12, q - p, true)
+  p = q
+  for (let i = 0; i < n; i++) {
+    const group = groups[i]
+    if (typeof group !== 'string') return -1
+    q = writeText(group, p, end)
+    if (q < 0) return -1
+    view.setUint32(at + 16 + 4 * i, q - p, true)
+    p = q
+  }
   if (context === undefined) {
+    if (p + 1 > end) return -1
     bytes[p] = 0
     return p + 1
   }
   if (context === null || typeof context !== 'object' || Array.isArray(context) || !isPlainObject(context)) {
     return -1
   }
-  bytes[p] = 1
-  return writeEntries(context, p + 1, MAX_DEPTH)
+  return writeObject(context, p, end, MAX_CONTEXT_DEPTH - 1)
 }
+
+// Where the decision readDecision read last ends, in words.
+let decisionEnd = 0
+
+// Distinct decisions one policy set keeps as made objects (Python's binding keeps as many).
+const DECISIONS_KEPT = 4096
 
 function readIds(at, ids) {
   const n = words[at]
   const out = new Array(n)
   for (let i = 0; i < n; i++) out[i] = ids[words[at + 1 + i]]
-  return out
+  return Object.freeze(out)
+}
+
+// The decision written from word `at` on (the format is in src/fast.rs): a frozen object, the
+// same one for equal decisions of the set. A decision is equal to another exactly when its
+// action, reason, policies, approval flows and satisfied policies are (the step-up
+// requirements follow from the policies: `Decision::identity` in the core), so the usual
+// decision, with no flow, nothing satisfied and at most two policies, is kept under a number
+// made of those; any other is made each time.
+function readDecision(state, at) {
+  const action = words[at]
+  const reason = words[at + 1]
+  const policies = words[at + 2]
+  const flows = words[at + 3 + policies]
+  const satisfied = words[at + 4 + policies + flows]
+  let key = -1
+  if (policies <= 2 && flows === 0 && satisfied === 0) {
+    const p1 = policies > 0 ? words[at + 3] + 1 : 0
+    const p2 = policies > 1 ? words[at + 4] + 1 : 0
+    // Below 2 ** 53 for sets of up to 2 ** 24 policies (the core's limit is 10 ** 6).
+    key = action * 8 + reason + 32 * (p1 + state.policies.length * p2 + p2)
+    const kept = state.decisions.get(key)
+    if (kept !== undefined) {
+      decisionEnd = skipStepUp(at + 5 + policies)
+      return kept
+    }
+  }
+  const decision = makeDecision(state, at)
+  if (key >= 0 && state.decisions.size < DECISIONS_KEPT) state.decisions.set(key, decision)
+  return decision
+}
+
+// The end of the step-up requirements written from word `at` on.
+function skipStepUp(at) {
+  const n = words[at]
+  at += 1
+  for (let i = 0; i < n; i++) at += 3 + words[at + 2]
+  return at
+}
+
+function makeDecision(state, at) {
+  const action = words[at]
+  const reason = words[at + 1]
+  at += 2
+  const policies = readIds(at, state.policies)
+  at += 1 + policies.length
+  const approvalFlows = readIds(at, state.approvalFlows)
+  at += 1 + approvalFlows.length
+  const satisfied = readIds(at, state.policies)
+  at += 1 + satisfied.length
+  const stepUp = new Array(words[at])
+  at += 1
+  for (let i = 0; i < stepUp.length; i++) {
+    const acrValues = readIds(at + 2, state.acrValues)
+    stepUp[i] = Object.freeze({ policy: state.policies[words[at]], maxAge: words[at + 1], acrValues })
+    at += 3 + acrValues.length
+  }
+  decisionEnd = at
+  return Object.freeze({
+    action: ACTIONS[action],
+    reason: REASONS[reason],
+    policies,
+    approvalFlows,
+    satisfied,
+    stepUp: Object.freeze(stepUp),
+    allowed: action === 0,
+    version: state.version,
+  })
 }
 
 function fastPathOf(set) {
@@ -484,14 +588,16 @@ function fastPathOf(set) {
       approvalFlows: set.approvalFlowIds(),
       acrValues: set.acrValueIds(),
       version: set.version,
+      decisions: new Map(),
     }
     Object.defineProperty(set, fastState, { value: state })
   }
   return state
 }
 
-// Set while the shared buffer is in use: a getter on the request that evaluates another request
-// would otherwise overwrite it halfway, so a nested call takes the general path.
+// Set while the shared buffer is in use: a getter of the request or of its context that
+// evaluates another request while it is written would otherwise overwrite it halfway, so a
+// nested call takes the general path.
 let busy = false
 
 // The decision, or undefined when the request needs the general path.
@@ -500,61 +606,98 @@ function evaluateFast(set, request) {
   const state = fastPathOf(set)
   busy = true
   try {
-    if (encodeRequest(request) < 0 || !native.evaluateEncoded(state.slot, bytes)) return undefined
+    if (encodeRequest(request, 0, CAPACITY) < 0 || !native.evaluateEncoded(state.slot)) return undefined
   } finally {
     busy = false
   }
-  const action = words[0]
-  let at = 2
-  const policies = readIds(at, state.policies)
-  at += 1 + policies.length
-  const approvalFlows = readIds(at, state.approvalFlows)
-  at += 1 + approvalFlows.length
-  const satisfied = readIds(at, state.policies)
-  at += 1 + satisfied.length
-  const stepUp = new Array(words[at])
-  at += 1
-  for (let i = 0; i < stepUp.length; i++) {
-    const acrValues = readIds(at + 2, state.acrValues)
-    stepUp[i] = { policy: state.policies[words[at]], maxAge: words[at + 1], acrValues }
-    at += 3 + acrValues.length
-  }
-  return {
-    action: ACTIONS[action],
-    reason: REASONS[words[1]],
-    policies,
-    approvalFlows,
-    satisfied,
-    stepUp,
-    allowed: action === 0,
-    version: state.version,
-  }
+  return readDecision(state, 0)
 }
 
 const nativeEvaluate = PolicySet.prototype.evaluate
 const nativeEvaluateMany = PolicySet.prototype.evaluateMany
+const nativeEvaluateJson = PolicySet.prototype.evaluateJson
+
+// A decision of the general path, frozen as the fast path's are.
+function frozenDecision(decision) {
+  Object.freeze(decision.policies)
+  Object.freeze(decision.approvalFlows)
+  Object.freeze(decision.satisfied)
+  for (const requirement of decision.stepUp) {
+    Object.freeze(requirement.acrValues)
+    Object.freeze(requirement)
+  }
+  Object.freeze(decision.stepUp)
+  return Object.freeze(decision)
+}
 const nativeExplain = PolicySet.prototype.explain
+
+// The request at `index` of evaluateMany's list, on the general path; its error names the index.
+function evaluateAt(set, request, index) {
+  try {
+    return frozenDecision(nativeEvaluate.call(set, request))
+  } catch (e) {
+    if (e instanceof RequestError && e.index === undefined) {
+      throw new RequestError(`request ${index}: ${e.message}`, { path: e.path, index })
+    }
+    throw e
+  }
+}
 
 Object.defineProperty(PolicySet.prototype, 'evaluate', {
   value: function evaluate(request) {
-    return evaluateFast(this, request) ?? nativeEvaluate.call(this, request)
+    return evaluateFast(this, request) ?? frozenDecision(nativeEvaluate.call(this, request))
   },
   writable: true,
   configurable: true,
 })
 
+// As many requests as the buffer holds cross in one native call, and their decisions come back
+// together; a request the fast path does not take is decided alone on the general path.
 Object.defineProperty(PolicySet.prototype, 'evaluateMany', {
   value: function evaluateMany(requests) {
-    if (!Array.isArray(requests)) return nativeEvaluateMany.call(this, requests)
+    if (!Array.isArray(requests) || busy) return nativeEvaluateMany.call(this, requests).map(frozenDecision)
+    const state = fastPathOf(this)
     const n = requests.length
     const decisions = new Array(n)
-    for (let i = 0; i < n; i++) {
-      const decision = evaluateFast(this, requests[i])
-      // The general path reports an invalid request with its position.
-      if (decision === undefined) return nativeEvaluateMany.call(this, requests)
-      decisions[i] = decision
+    let i = 0
+    while (i < n) {
+      let status = 1
+      busy = true
+      try {
+        let count = 0
+        let p = 0
+        while (i + count < n) {
+          const q = encodeRequest(requests[i + count], p, SPLIT)
+          if (q < 0) break
+          count++
+          p = q
+        }
+        if (count > 0) status = native.evaluateEncodedMany(state.slot, count, SPLIT)
+      } finally {
+        busy = false
+      }
+      const decided = status >>> 1
+      let at = SPLIT >>> 2
+      for (let k = 0; k < decided; k++) {
+        decisions[i + k] = readDecision(state, at)
+        at = decisionEnd
+      }
+      i += decided
+      // The next request is the general path's, and so is one whose decision fills the buffer.
+      if ((status & 1) === 1 || decided === 0) {
+        decisions[i] = evaluateAt(this, requests[i], i)
+        i++
+      }
     }
     return decisions
+  },
+  writable: true,
+  configurable: true,
+})
+
+Object.defineProperty(PolicySet.prototype, 'evaluateJson', {
+  value: function evaluateJson(text) {
+    return frozenDecision(nativeEvaluateJson.call(this, text))
   },
   writable: true,
   configurable: true,

@@ -2,7 +2,6 @@
 
 use std::io::Read;
 use std::ops::Deref;
-use std::sync::Arc;
 
 use agen_policy_core as core;
 use napi::bindgen_prelude::{
@@ -10,7 +9,6 @@ use napi::bindgen_prelude::{
 };
 use napi::{Env, Error, JsString, JsValue, Result, Status, ValueType};
 use napi_derive::napi;
-use rustc_hash::FxHashMap;
 
 /// What the host does with the tool call, from least to most restrictive.
 #[napi(string_enum = "snake_case")]
@@ -871,14 +869,6 @@ pub(crate) fn read_document(env: &Env, path: Unknown) -> Result<Vec<u8>> {
     read().map_err(|e| io_error(env, &path, &e))
 }
 
-/// Policy ids (or approval flow ids) and their positions, which encoded decisions give.
-fn id_index(ids: &[String]) -> FxHashMap<Box<str>, u32> {
-    ids.iter()
-        .enumerate()
-        .map(|(i, id)| (id.as_str().into(), u32::try_from(i).unwrap_or(u32::MAX)))
-        .collect()
-}
-
 /// The policy ids of a set, indexed as encoded decisions name them.
 pub(crate) fn policy_ids(set: &core::PolicySet) -> Vec<String> {
     set.document()
@@ -913,212 +903,6 @@ pub(crate) fn acr_value_ids(set: &core::PolicySet) -> Vec<String> {
         }
     }
     ids
-}
-
-/// A policy set for the fast path, which exchanges requests and decisions as bytes.
-///
-/// A request, as `index.js` encodes it (integers are little-endian `u32`):
-///
-/// ```text
-/// request = str(user) str(connector) str(tool) u32(n) str(group)*n context
-/// context = 0x00 | 0x01 entries
-/// entries = u32(n) (str(key) value)*n
-/// value   = 0x00 null | 0x01 false | 0x02 true | 0x03 f64 | 0x04 str
-///         | 0x05 u32(n) value*n | 0x06 entries | 0x07 str
-/// str     = u32(byte length) UTF-8 bytes
-/// ```
-///
-/// A number is `0x03` with its value when it is a safe integer (at most 2^53 - 1 in magnitude,
-/// which JSON writes exactly), and otherwise `0x07` with the text `JSON.stringify` writes for
-/// it, parsed here as the core parses a request's JSON: a number means the same on both paths
-/// by construction. (`2 ** 60` is written `1152921504606847000`, an integer other than the
-/// value of the double; `-(2 ** 63)` is written `-9223372036854776000`, beyond `i64`.)
-///
-/// The decision overwrites the buffer's start as native-endian `u32`s, which JavaScript reads
-/// through a `Uint32Array`:
-///
-/// ```text
-/// decision = action reason ids(policies) ids(approval flows) ids(satisfied, as policies)
-///            u32(n) step_up*n
-/// step_up  = u32(policy) u32(max_age) ids(acr values)
-/// ids      = u32(n) u32(index)*n
-/// ```
-///
-/// with the action's index in `Action::ALL` (0 allow .. 3 deny), the reason's in `Reason::ALL`
-/// (0 unknown_connector .. 6 internal), and strings as indices into the lists `policyIds`,
-/// `approvalFlowIds` and `acrValueIds` give. A request without evidence (the only kind encoded)
-/// satisfies nothing, but the list is written all the same: the decision is the core's, whole.
-pub struct Encoded {
-    set: Arc<core::PolicySet>,
-    acr_values: FxHashMap<Box<str>, u32>,
-}
-
-impl Encoded {
-    pub(crate) fn new(set: &Arc<core::PolicySet>) -> Self {
-        Encoded {
-            set: Arc::clone(set),
-            acr_values: id_index(&acr_value_ids(set)),
-        }
-    }
-
-    pub(crate) fn evaluate(&self, buffer: &mut [u8]) -> bool {
-        // INVARIANT: the core bounds a request's JSON text (`max_request_bytes`), which the
-        // decoded request skips. Every encoded value is at least a sixth of its JSON text (a
-        // control character: 1 byte, `\u0001` in JSON) and the request's fixed members add
-        // less than 128 bytes, so a buffer this small cannot hold a request the core would
-        // refuse for its size; a larger one takes the general path, where the core measures.
-        if buffer.len().saturating_mul(6).saturating_add(128)
-            > core::Limits::default().max_request_bytes
-        {
-            return false;
-        }
-        let Some(request) = decode_request(buffer) else {
-            return false;
-        };
-        let decision = self.set.evaluate(&request);
-        let mut out = Writer { buffer, at: 0 };
-        // Actions, reasons, policies and flows cross as the indices the core gives them.
-        out.u32(decision.action().index())
-            && out.u32(decision.reason().index())
-            && out.indices(decision.policy_indices())
-            && out.indices(decision.approval_flow_indices())
-            && out.indices(decision.satisfied_indices())
-            && out.u32(decision.step_up().count())
-            && decision.step_up().all(|r| {
-                out.u32(r.policy_index() as usize)
-                    && out.u32(usize::try_from(r.max_age()).unwrap_or(usize::MAX))
-                    && out.ids(r.acr_values(), &self.acr_values)
-            })
-    }
-}
-
-struct Writer<'a> {
-    buffer: &'a mut [u8],
-    at: usize,
-}
-
-impl Writer<'_> {
-    fn u32(&mut self, n: usize) -> bool {
-        let n = u32::try_from(n).unwrap_or(u32::MAX);
-        match self.buffer.get_mut(self.at..self.at + 4) {
-            Some(slot) => {
-                slot.copy_from_slice(&n.to_ne_bytes());
-                self.at += 4;
-                true
-            }
-            None => false,
-        }
-    }
-
-    fn indices(&mut self, mut indices: impl ExactSizeIterator<Item = u32>) -> bool {
-        self.u32(indices.len()) && indices.all(|i| self.u32(i as usize))
-    }
-
-    fn ids<S: AsRef<str>>(&mut self, ids: &[S], index: &FxHashMap<Box<str>, u32>) -> bool {
-        self.u32(ids.len()) && ids.iter().all(|id| self.id(id.as_ref(), index))
-    }
-
-    /// A string by its index; one missing from the index sends the request down the general
-    /// path.
-    fn id(&mut self, id: &str, index: &FxHashMap<Box<str>, u32>) -> bool {
-        match index.get(id) {
-            Some(&i) => self.u32(i as usize),
-            None => false,
-        }
-    }
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let (head, rest) = self.bytes.split_at_checked(n)?;
-        self.bytes = rest;
-        Some(head)
-    }
-
-    fn u8(&mut self) -> Option<u8> {
-        self.take(1)?.first().copied()
-    }
-
-    fn u32(&mut self) -> Option<usize> {
-        let bytes = self.take(4)?.try_into().ok()?;
-        usize::try_from(u32::from_le_bytes(bytes)).ok()
-    }
-
-    fn str(&mut self) -> Option<String> {
-        let n = self.u32()?;
-        std::str::from_utf8(self.take(n)?).ok().map(str::to_owned)
-    }
-
-    fn entries(&mut self, depth: usize) -> Option<serde_json::Map<String, serde_json::Value>> {
-        let n = self.u32()?;
-        let mut map = serde_json::Map::new();
-        for _ in 0..n {
-            let key = self.str()?;
-            let value = self.value(depth)?;
-            map.insert(key, value);
-        }
-        Some(map)
-    }
-
-    fn value(&mut self, depth: usize) -> Option<serde_json::Value> {
-        use serde_json::Value;
-        // INVARIANT: the encoder stops at a bounded depth, so the recursion here is bounded too;
-        // a deeper buffer is not one the encoder wrote.
-        let depth = depth.checked_sub(1)?;
-        Some(match self.u8()? {
-            0 => Value::Null,
-            1 => Value::Bool(false),
-            2 => Value::Bool(true),
-            3 => Value::Number(safe_integer(f64::from_le_bytes(
-                self.take(8)?.try_into().ok()?,
-            ))?),
-            4 => Value::String(self.str()?),
-            7 => Value::Number(serde_json::from_str(&self.str()?).ok()?),
-            5 => {
-                let n = self.u32()?;
-                let mut items = Vec::with_capacity(n.min(self.bytes.len()));
-                for _ in 0..n {
-                    items.push(self.value(depth)?);
-                }
-                Value::Array(items)
-            }
-            6 => Value::Object(self.entries(depth)?),
-            _ => return None,
-        })
-    }
-}
-
-/// Context nesting the decoder accepts; the core's own limit (32 by default) is checked after.
-const MAX_DEPTH: usize = 64;
-
-/// A safe integer (JSON writes it exactly, so JSON parsing reads back the same integer); any
-/// other number comes as text, so a double here that is not one is not from the encoder.
-fn safe_integer(v: f64) -> Option<serde_json::Number> {
-    const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
-    if v.fract() != 0.0 || v.abs() > MAX_SAFE {
-        return None;
-    }
-    // The cast is exact: `v` is integral and within ±2^53 (-0 becomes 0, as JSON writes it).
-    #[allow(clippy::cast_possible_truncation)]
-    Some(serde_json::Number::from(v as i64))
-}
-
-fn decode_request(bytes: &[u8]) -> Option<core::Request> {
-    let mut r = Reader { bytes };
-    let mut builder = core::Request::builder(r.str()?, r.str()?, r.str()?);
-    let groups = r.u32()?;
-    for _ in 0..groups {
-        builder = builder.group(r.str()?);
-    }
-    if r.u8()? == 1 {
-        builder = builder.context_map(r.entries(MAX_DEPTH)?);
-    }
-    // The same checks, under the same limits, as a request parsed from JSON.
-    builder.build_with_limits(&core::Limits::default()).ok()
 }
 
 /// An action named by its string, as every language spells it.

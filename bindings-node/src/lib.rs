@@ -1,22 +1,26 @@
 //! Node bindings of the agen policy engine: the native half of the npm package `agen-policy`.
 //!
-//! Every exported method converts its arguments (module `convert`) and delegates to
+//! Every exported method converts its arguments (modules `convert` and `fast`) and delegates to
 //! [`agen_policy_core`]; no policy semantics live here. JavaScript values become JSON the way
 //! `JSON.stringify` makes it, and the core parses and checks that JSON, so a request or document
-//! means the same in Node as in every other language.
+//! means the same in Node as in every other language; the fast path reads a request that
+//! JavaScript wrote whole into bytes, in place, and only what JavaScript can write so that it
+//! means what its JSON means.
 //!
-//! The package's `index.js` adds, in JavaScript, the error classes, the tool guard and an
-//! encoding fast path for `evaluate` (see [`evaluate_encoded`]).
+//! The package's `index.js` adds, in JavaScript, the error classes, the tool guard and the
+//! fast path of `evaluate` and `evaluateMany` (see [`evaluate_encoded`] and module `fast`), which
+//! encodes a request's context into bytes that the engine reads in place rather than as JSON.
 //!
 //! Test-only exports (a deliberate panic, a count of fast-path decisions) exist only with the
 //! cargo feature `test-hooks`, which `test.sh` turns on and a default build leaves off.
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use agen_policy_core as core;
 use napi::bindgen_prelude::{
-    Array, BufferSlice, ClassInstance, FromNapiValue, Function, JavaScriptClassExt, JsObjectValue,
+    Array, Buffer, ClassInstance, FromNapiValue, Function, JavaScriptClassExt, JsObjectValue,
     Object, Unknown,
 };
 use napi::{Env, JsValue, Result, ValueType};
@@ -24,6 +28,7 @@ use napi_derive::napi;
 
 mod analysis;
 mod convert;
+mod fast;
 mod testfiles;
 
 pub use analysis::{diff, replay};
@@ -31,7 +36,8 @@ pub use analysis::{diff, replay};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use convert::{Decision, Encoded, Explanation, Hooks, Kind, Problem, Validation};
+use convert::{Decision, Explanation, Hooks, Kind, Problem, Validation};
+use fast::Encoded;
 
 /// A loaded, validated and indexed policy document. Immutable; evaluate any number of requests
 /// against it.
@@ -62,17 +68,41 @@ thread_local! {
     /// nothing, where an object handle costs a Node-API reference per call. Node runs each
     /// environment (main thread or worker) on its own thread, so the registry is per thread.
     static FAST_SETS: RefCell<Slots> = RefCell::new(Slots::default());
+
+    /// The buffer `index.js` shares with the fast path, given once (`fastBuffer`): passed with
+    /// every call, Node-API's checks of it cost about a tenth of a whole `evaluate`.
+    static FAST_BUFFER: RefCell<Option<Buffer>> = const { RefCell::new(None) };
+}
+
+/// Keeps `buffer` as the fast path's shared buffer, for this thread's environment.
+#[napi(skip_typescript, catch_unwind)]
+pub fn fast_buffer(buffer: Buffer) -> Result<()> {
+    FAST_BUFFER
+        .try_with(|kept| kept.replace(Some(buffer)))
+        .map(drop)
+        .map_err(convert::internal)
+}
+
+/// Runs `f` on the shared buffer; `None` when there is none (or it is in use).
+fn with_fast_buffer<T>(f: impl FnOnce(&mut [u8]) -> T) -> Option<T> {
+    FAST_BUFFER
+        .try_with(|kept| {
+            let mut kept = kept.try_borrow_mut().ok()?;
+            kept.as_mut().map(|buffer| f(buffer))
+        })
+        .ok()
+        .flatten()
 }
 
 /// Policy sets by slot, reusing the slots of sets that were garbage-collected.
 #[derive(Default)]
 struct Slots {
-    sets: Vec<Option<Encoded>>,
+    sets: Vec<Option<Rc<Encoded>>>,
     free: Vec<u32>,
 }
 
 impl Slots {
-    fn insert(&mut self, set: Encoded) -> u32 {
+    fn insert(&mut self, set: Rc<Encoded>) -> u32 {
         match self.free.pop() {
             Some(slot) => {
                 if let Some(entry) = self.sets.get_mut(slot as usize) {
@@ -87,8 +117,8 @@ impl Slots {
         }
     }
 
-    fn get(&self, slot: u32) -> Option<&Encoded> {
-        self.sets.get(slot as usize).and_then(Option::as_ref)
+    fn get(&self, slot: u32) -> Option<Rc<Encoded>> {
+        self.sets.get(slot as usize).and_then(Option::clone)
     }
 
     fn release(&mut self, slot: u32) {
@@ -195,6 +225,12 @@ impl PolicySet {
 
     /// Decides on a request. Throws a `RequestError` (code `invalid_request`) for a request the
     /// engine cannot decide on; never for a decision, however restrictive.
+    ///
+    /// Without evidence (`now`, `auth`, `grants`, `arguments`), only the context attributes some
+    /// condition of a candidate policy reads are read, and only those are checked: a value read
+    /// that JSON cannot hold (a function, a symbol, a BigInt, NaN or an infinity, `undefined` in
+    /// a list) is a `RequestError` at its path; a value no condition reads is not looked at.
+    /// With evidence, the whole request is checked, as `evaluateJson` checks it.
     #[napi(catch_unwind, ts_args_type = "request: Request")]
     pub fn evaluate(&self, env: Env, request: Unknown) -> Result<Decision> {
         let request = convert::request(&env, request, None)?;
@@ -209,8 +245,8 @@ impl PolicySet {
         Ok(Decision::from(&self.inner.evaluate(&request)))
     }
 
-    /// Decides on several requests, in order. An invalid request throws a `RequestError`
-    /// whose `index` is its position.
+    /// Decides on several requests, in order, reading each as `evaluate` does. An invalid request
+    /// throws a `RequestError` whose `index` is its position.
     #[napi(catch_unwind, ts_args_type = "requests: Request[]")]
     pub fn evaluate_many(&self, env: Env, requests: Unknown) -> Result<Vec<Decision>> {
         if !requests.is_array()? {
@@ -430,7 +466,7 @@ impl PolicySet {
         if let Some(slot) = self.slot.get() {
             return Ok(slot);
         }
-        let encoded = Encoded::new(&self.inner);
+        let encoded = Rc::new(Encoded::new(&self.inner));
         let slot = FAST_SETS
             .try_with(|sets| sets.borrow_mut().insert(encoded))
             .map_err(convert::internal)?;
@@ -465,26 +501,101 @@ enum Vote {
     Check,
 }
 
-/// Decides on a request that `index.js` encoded into `buffer`, and writes the decision back
-/// into it (the format is at `convert::Encoded`). Returns `false` when the encoded request is not one the
-/// core accepts, so that the caller takes the general path, which reports why.
+/// The set in `slot`, taken out of the registry (a handle of its own, so that the registry is
+/// not borrowed while the set evaluates).
+fn fast_set(slot: u32) -> Option<Rc<Encoded>> {
+    FAST_SETS
+        .try_with(|sets| sets.try_borrow().ok().and_then(|sets| sets.get(slot)))
+        .ok()
+        .flatten()
+}
+
+/// Decides on one request of the fast path: `None` hands it to the general path.
+fn decide_fast<'s>(
+    set: &'s core::PolicySet,
+    request: &fast::Request<'_>,
+) -> Option<core::Decision<'s>> {
+    // An invalid id or group is the general path's to report, as it always has been.
+    let view = core::RequestView::new(request.user, request.connector, request.tool)
+        .and_then(|view| view.groups(&request.groups))
+        .ok()?;
+    match &request.context {
+        None => set.evaluate_view(&view).ok(),
+        Some(context) => {
+            let decided = set.evaluate_view(&view.context(context));
+            // `index.js` wrote only a context the core accepts whole (plain data within the
+            // limits), so reading it cannot fail unless its bytes are not what `index.js`
+            // writes: then, as for any error, the general path decides and reports.
+            if context.malformed() {
+                return None;
+            }
+            decided.ok()
+        }
+    }
+}
+
+/// Decides on a request that `index.js` wrote whole into the shared buffer (module `fast`),
+/// reading its context in place from the bytes, and writes the decision back into the buffer. Returns
+/// `false` for a request the general path must take (it reports why).
 ///
-/// Each string or object crossing the Node-API boundary costs a few hundred nanoseconds; one
-/// buffer of bytes costs one crossing, which keeps `evaluate` near the engine's own speed.
+/// Each string or object crossing the Node-API boundary costs tens to hundreds of nanoseconds;
+/// a number in (the buffer was given once) and indices back keep `evaluate` near the engine's
+/// own speed.
 #[napi(skip_typescript, catch_unwind)]
-pub fn evaluate_encoded(slot: u32, mut buffer: BufferSlice) -> bool {
-    // Evaluation runs no JavaScript, so nothing reaches the registry while it is borrowed.
-    let decided = FAST_SETS
-        .try_with(|sets| {
-            let sets = sets.borrow();
-            sets.get(slot).is_some_and(|set| set.evaluate(&mut buffer))
-        })
-        .unwrap_or(false);
+pub fn evaluate_encoded(slot: u32) -> bool {
+    let Some(set) = fast_set(slot) else {
+        return false;
+    };
+    let decided = with_fast_buffer(|buffer| {
+        let decision = {
+            let mut bytes: &[u8] = buffer;
+            fast::read_request(&mut bytes).and_then(|request| decide_fast(&set.set, &request))
+        };
+        decision.is_some_and(|d| set.write(&d, buffer).is_some())
+    })
+    .unwrap_or(false);
     #[cfg(feature = "test-hooks")]
     if decided {
         test_hooks::FAST_PATH_DECISIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
     decided
+}
+
+/// Decides on `count` requests written one after the other at the start of the shared buffer,
+/// in one call; writes the decisions one after the other from byte `split` on. Returns twice the
+/// number decided, plus one when the next request must take the general path; fewer are
+/// decided than given when the decisions fill the buffer.
+#[napi(skip_typescript, catch_unwind)]
+pub fn evaluate_encoded_many(slot: u32, count: u32, split: u32) -> u32 {
+    let Some(set) = fast_set(slot) else {
+        return 1;
+    };
+    with_fast_buffer(|buffer| decide_many(&set, buffer, count, split)).unwrap_or(1)
+}
+
+fn decide_many(set: &Encoded, buffer: &mut [u8], count: u32, split: u32) -> u32 {
+    let Some((input, output)) = buffer.split_at_mut_checked(split as usize) else {
+        return 1;
+    };
+    let mut bytes: &[u8] = input;
+    let mut at = 0;
+    for i in 0..count {
+        let Some(decision) =
+            fast::read_request(&mut bytes).and_then(|request| decide_fast(&set.set, &request))
+        else {
+            return 2 * i + 1;
+        };
+        let Some(written) = output
+            .get_mut(at..)
+            .and_then(|out| set.write(&decision, out))
+        else {
+            return 2 * i;
+        };
+        at += written;
+        #[cfg(feature = "test-hooks")]
+        test_hooks::FAST_PATH_DECISIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    2 * count
 }
 
 /// Checks a policy document without keeping it: every error and warning. A text over the size
@@ -612,6 +723,19 @@ pub fn install_hooks(
     adopt: Function<Object<'static>, Unknown<'static>>,
 ) -> Result<()> {
     Hooks::install(&env, [&error, &json, &adopt])
+}
+
+/// Exports for the benchmark only: present with the cargo feature `bench-hooks` (which
+/// `test-hooks` includes).
+#[cfg(feature = "bench-hooks")]
+pub mod bench_hooks {
+    use napi::bindgen_prelude::Unknown;
+    use napi_derive::napi;
+
+    /// Does nothing with the request it is given: the floor under `evaluate`, the cost of one
+    /// native call taking a request object (`benches/node/bench.mjs`).
+    #[napi(js_name = "__floorForBench", skip_typescript, catch_unwind)]
+    pub fn floor(_request: Unknown) {}
 }
 
 /// Exports for the test suite only: present with the cargo feature `test-hooks`.

@@ -148,19 +148,27 @@ describe('evaluate', () => {
   })
 
   test('a getter that evaluates while the request is read does not mix the two requests', () => {
+    // The context is read while the engine evaluates (`create_issue` reads `agent.type`).
     let inner
+    let many
     const request = {
-      user: 'alice',
+      user: 'carol',
       connector: 'github',
-      tool: 'delete_repository',
+      tool: 'create_issue',
       context: {
         get agent() {
           inner = acme.evaluate({ user: 'carol', connector: 'google_drive', tool: 'share_file' })
+          many = acme.evaluateMany([{ user: 'carol', connector: 'google_drive', tool: 'share_file' }, deleteRepo])
           return { type: 'ChatGPT' }
         },
       },
     }
-    assert.deepEqual(acme.evaluate(request).policies, ['github-delete-approval'])
+    const plain = { ...request, context: { agent: { type: 'ChatGPT' } } }
+    assert.deepEqual(acme.evaluate(request), acme.evaluate(plain))
+    assert.deepEqual(inner.policies, ['drive-share-step-up'])
+    assert.deepEqual(many, [inner, acme.evaluate(deleteRepo)])
+    inner = undefined
+    assert.deepEqual(acme.evaluateMany([deleteRepo, request, deleteRepo]), [acme.evaluate(deleteRepo), acme.evaluate(plain), acme.evaluate(deleteRepo)])
     assert.deepEqual(inner.policies, ['drive-share-step-up'])
   })
 
