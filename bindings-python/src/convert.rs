@@ -1001,29 +1001,10 @@ impl Converter {
 
     /// Group ids from a list, tuple, set or frozenset of strings.
     fn groups(&mut self, obj: &Bound<'_, PyAny>) -> Result<Vec<String>, Failure> {
-        let collection = obj.cast::<PyList>().is_ok()
-            || obj.cast::<PyTuple>().is_ok()
-            || obj.cast::<PySet>().is_ok()
-            || obj.cast::<PyFrozenSet>().is_ok();
-        if !collection {
-            return Err(Failure::Request {
-                path: "/groups".to_owned(),
-                message: format!(
-                    "`groups` must be a list of group ids, not {}",
-                    type_name(obj)
-                ),
-            });
-        }
+        let held = crate::view::group_objects(obj)?;
         self.charge(2).map_err(|e| e.into_request(""))?;
-        let mut out = Vec::new();
-        for (i, item) in obj.try_iter()?.enumerate() {
-            let item = item?;
-            let Ok(s) = item.cast::<PyString>() else {
-                return Err(Failure::Request {
-                    path: format!("/groups/{i}"),
-                    message: format!("a group id must be a string, not {}", type_name(&item)),
-                });
-            };
+        let mut out = Vec::with_capacity(held.len());
+        for (i, s) in held.iter().enumerate() {
             if i > 0 {
                 self.charge(1).map_err(|e| e.into_request(""))?;
             }
