@@ -110,41 +110,49 @@ impl CompiledCondition {
     /// Evaluates the condition on an attribute's read, parsing the value into the form the
     /// operator compares at most once per read.
     pub(crate) fn evaluate(&self, read: &mut Read<'_>, groups: UserGroups<'_>) -> Outcome {
-        let scalar = matches!(
-            read.value,
-            Resolved::Str(_) | Resolved::Num(_) | Resolved::Bool(_)
-        );
-        let result = match &self.test {
-            Test::Exists => Some(read.value.exists()),
-            Test::Before(bound) if scalar => read.instant().map(|t| t < *bound),
-            Test::After(bound) if scalar => read.instant().map(|t| t > *bound),
-            Test::SemverEq(vs) if scalar => read.version().map(|v| {
-                vs.iter()
-                    .any(|w| v.precedence(&w.as_version()) == Ordering::Equal)
-            }),
-            Test::SemverLt(bound) if scalar => read
-                .version()
-                .map(|v| v.precedence(&bound.as_version()) == Ordering::Less),
-            Test::SemverGt(bound) if scalar => read
-                .version()
-                .map(|v| v.precedence(&bound.as_version()) == Ordering::Greater),
-            Test::InCidr(blocks) if scalar => {
-                read.address().map(|a| blocks.iter().any(|b| b.contains(a)))
-            }
-            test => match read.value.scalar() {
-                Some(s) => test.test(s),
-                None => {
-                    let mut comparable = false;
-                    let matched = read.value.any(groups, |s| match test.test(s) {
-                        Some(m) => {
-                            comparable = true;
-                            m
-                        }
-                        None => false,
-                    });
-                    comparable.then_some(matched)
+        let result = match (&self.test, &read.value) {
+            // The common case first: one scalar, tested as it is.
+            (
+                Test::Equals(_)
+                | Test::Matches(_)
+                | Test::Regex(_)
+                | Test::StartsWith(_)
+                | Test::EndsWith(_)
+                | Test::Contains(_)
+                | Test::Number(..),
+                Resolved::Str(_) | Resolved::Num(_) | Resolved::Bool(_),
+            ) => read.value.scalar().and_then(|s| self.test.test(s)),
+            (Test::Exists, value) => Some(value.exists()),
+            (test, Resolved::Str(_) | Resolved::Num(_) | Resolved::Bool(_)) => match test {
+                // Parsed once per read into the form compared.
+                Test::Before(bound) => read.instant().map(|t| t < *bound),
+                Test::After(bound) => read.instant().map(|t| t > *bound),
+                Test::SemverEq(vs) => read.version().map(|v| {
+                    vs.iter()
+                        .any(|w| v.precedence(&w.as_version()) == Ordering::Equal)
+                }),
+                Test::SemverLt(bound) => read
+                    .version()
+                    .map(|v| v.precedence(&bound.as_version()) == Ordering::Less),
+                Test::SemverGt(bound) => read
+                    .version()
+                    .map(|v| v.precedence(&bound.as_version()) == Ordering::Greater),
+                Test::InCidr(blocks) => {
+                    read.address().map(|a| blocks.iter().any(|b| b.contains(a)))
                 }
+                test => read.value.scalar().and_then(|s| test.test(s)),
             },
+            (test, value) => {
+                let mut comparable = false;
+                let matched = value.any(groups, |s| match test.test(s) {
+                    Some(m) => {
+                        comparable = true;
+                        m
+                    }
+                    None => false,
+                });
+                comparable.then_some(matched)
+            }
         };
         match result {
             None => Outcome::Missing,
@@ -156,6 +164,7 @@ impl CompiledCondition {
 
 impl Test {
     /// Tests one attribute value: `None` when the operator cannot compare it (it is dropped).
+    #[inline]
     pub(crate) fn test(&self, s: Scalar<'_>) -> Option<bool> {
         match (self, s) {
             (Test::Exists, _) => Some(true),

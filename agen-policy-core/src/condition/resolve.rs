@@ -222,6 +222,9 @@ impl<'a> Read<'a> {
 pub(crate) struct ReadCache<'a> {
     /// Each attribute read, by its index in the set's table, in the order read.
     reads: SmallVec<[(u32, Read<'a>); READ_INLINE]>,
+    /// For the first [`DIRECT`] attribute indices, one more than the read's place in `reads`
+    /// (`0`: not read yet); later indices are found by a scan of `reads`.
+    direct: [u32; DIRECT],
     pub(crate) groups: UserGroups<'a>,
     /// Bytes of strings the context may still supply.
     bytes_left: usize,
@@ -232,10 +235,15 @@ pub(crate) struct ReadCache<'a> {
 
 const READ_INLINE: usize = 16;
 
+/// Attribute indices below this are found in `ReadCache::direct`; a set's conditions read few
+/// distinct attributes, numbered as first met at load.
+const DIRECT: usize = 32;
+
 impl<'a> ReadCache<'a> {
     pub(crate) fn new(view: &RequestView<'a>, groups: UserGroups<'a>) -> Self {
         ReadCache {
             reads: SmallVec::new(),
+            direct: [0; DIRECT],
             groups,
             bytes_left: view.string_bytes_left,
             bytes_max: view.string_bytes_max,
@@ -249,7 +257,11 @@ impl<'a> ReadCache<'a> {
         id: u32,
         resolve: impl FnOnce() -> Result<Resolved<'a>, RequestError>,
     ) -> Option<&mut Read<'a>> {
-        let i = match self.reads.iter().position(|(k, _)| *k == id) {
+        let known = match self.direct.get(id as usize) {
+            Some(&slot) => (slot as usize).checked_sub(1),
+            None => self.reads.iter().position(|(k, _)| *k == id),
+        };
+        let i = match known {
             Some(i) => i,
             None => self.read(id, resolve),
         };
@@ -270,7 +282,14 @@ impl<'a> ReadCache<'a> {
             }
         };
         self.reads.push((id, Read::new(value)));
-        self.reads.len() - 1
+        let i = self.reads.len() - 1;
+        // A read index fits in `u32`: attribute indices do, and each is read once. Were it not
+        // to, the attribute would be read again: its strings counted twice, never fewer.
+        if let (Some(slot), Ok(one_more)) = (self.direct.get_mut(id as usize), u32::try_from(i + 1))
+        {
+            *slot = one_more;
+        }
+        i
     }
 
     /// Counts a context value's strings against the request's limit.

@@ -1,6 +1,6 @@
 //! `in_cidr` blocks: `10.0.0.0/8`, `2001:db8::/32`, or a bare address (a /32 or /128).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// A block of addresses of one family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,12 +65,58 @@ impl Block {
 
 /// An attribute value that is an address (not a block); `None` otherwise.
 pub(crate) fn parse_address(s: &str) -> Option<IpAddr> {
-    s.parse().ok()
+    match dotted_quad(s.as_bytes()) {
+        Some(a) => Some(IpAddr::V4(Ipv4Addr::from(a))),
+        None => s.parse().ok(),
+    }
+}
+
+/// The usual IPv4 address in one pass: four decimal octets of one to three digits, no
+/// leading zero, each at most 255. `None` for anything else, which the standard library's
+/// parser then decides (it accepts exactly this form of IPv4, so the two agree).
+fn dotted_quad(b: &[u8]) -> Option<u32> {
+    let mut address: u32 = 0;
+    let mut at = 0;
+    for octet in 0..4 {
+        if octet > 0 {
+            if b.get(at) != Some(&b'.') {
+                return None;
+            }
+            at += 1;
+        }
+        let start = at;
+        let mut value: u32 = 0;
+        while let Some(d) = b.get(at).filter(|d| d.is_ascii_digit()) {
+            if at - start == 3 {
+                return None;
+            }
+            value = value * 10 + u32::from(d - b'0');
+            at += 1;
+        }
+        let digits = at - start;
+        if digits == 0 || value > 255 || (digits > 1 && b.get(start) == Some(&b'0')) {
+            return None;
+        }
+        address = address << 8 | value;
+    }
+    (at == b.len()).then_some(address)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The one-pass IPv4 reader accepts only what the standard library's parser does, as
+        /// the same address.
+        #[test]
+        fn dotted_quad_agrees_with_std(s in "[0-9.]{0,17}|([0-9]{1,3}\\.){3}[0-9]{1,4}") {
+            if let Some(a) = dotted_quad(s.as_bytes()) {
+                proptest::prop_assert_eq!(s.parse::<Ipv4Addr>().ok(), Some(Ipv4Addr::from(a)));
+            }
+            proptest::prop_assert_eq!(parse_address(&s), s.parse::<IpAddr>().ok());
+        }
+    }
 
     fn inside(block: &str, addr: &str) -> bool {
         match (Block::parse(block), parse_address(addr)) {

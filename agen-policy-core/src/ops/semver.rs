@@ -45,14 +45,17 @@ impl<'a> Version<'a> {
         let mut parts = [0u64; 3];
         let mut at = 0;
         for (n, part) in parts.iter_mut().enumerate() {
-            let digits = bytes
-                .get(at..)?
-                .iter()
-                .take_while(|b| b.is_ascii_digit())
-                .count();
-            let text = s.get(at..at + digits)?;
-            *part = numeric(text)?;
-            at += digits;
+            // Digits read and summed at once: no leading zero, no overflow.
+            let start = at;
+            let mut value: u64 = 0;
+            while let Some(d) = bytes.get(at).filter(|b| b.is_ascii_digit()) {
+                value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+                at += 1;
+            }
+            if at == start || (at - start > 1 && bytes.get(start) == Some(&b'0')) {
+                return None;
+            }
+            *part = value;
             if n < 2 && bytes.get(at) == Some(&b'.') {
                 at += 1;
             } else {
@@ -115,14 +118,6 @@ fn is_ident_byte(b: u8) -> bool {
 }
 
 /// A numeric part: digits, no leading zero, fits in u64.
-fn numeric(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0'))
-    {
-        return None;
-    }
-    s.parse().ok()
-}
-
 fn valid_prerelease(pre: &str) -> bool {
     pre.split('.').all(|id| {
         !id.is_empty()
@@ -274,5 +269,16 @@ mod tests {
         ] {
             assert!(Version::parse(good).is_some(), "{good:?}");
         }
+    }
+
+    /// A numeric identifier: digits, no leading zero, within `u64`.
+    fn numeric(s: &str) -> Option<u64> {
+        if s.is_empty()
+            || !s.bytes().all(|b| b.is_ascii_digit())
+            || (s.len() > 1 && s.starts_with('0'))
+        {
+            return None;
+        }
+        s.parse().ok()
     }
 }
