@@ -9,6 +9,7 @@
 use serde_json::{Map, Number, Value};
 
 use crate::error::RequestError;
+use crate::ops::bytes::same;
 
 /// A request's context, as the host holds it.
 ///
@@ -139,6 +140,7 @@ impl Context for Map<String, Value> {
 }
 
 /// `object[key]`, by a scan when the object is small.
+#[inline]
 fn member<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     const SCAN: usize = 8;
     if object.len() <= SCAN {
@@ -146,7 +148,10 @@ fn member<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
         // than a call to compare the bytes.
         let first = key.as_bytes().first();
         object.iter().find_map(|(k, v)| {
-            (k.len() == key.len() && k.as_bytes().first() == first && k == key).then_some(v)
+            (k.len() == key.len()
+                && k.as_bytes().first() == first
+                && same(k.as_bytes(), key.as_bytes()))
+            .then_some(v)
         })
     } else {
         object.get(key)

@@ -310,6 +310,7 @@ impl<'a> ReadCache<'a> {
 /// Looks `name` up in a context: one key spelled exactly so, else along the dots. A value
 /// found deeper than `max_depth` levels (a list's items one level below the list) is an
 /// error, as it is for a whole context checked up front.
+#[inline]
 pub(crate) fn lookup<'a>(
     context: &'a dyn Context,
     dotted_keys: bool,

@@ -23,6 +23,7 @@ use aho_corasick::nfa::contiguous;
 use aho_corasick::{Anchored, Input, MatchKind};
 use rustc_hash::{FxHashMap, FxHasher};
 
+use super::bytes::same;
 use super::fold::{self, fold};
 
 /// Up to this many values are tested one by one (each in time linear in the input, so at most
@@ -156,9 +157,16 @@ impl Literals {
             Search::Nothing => false,
             Search::Each(values) => values.iter().any(|v| match self.anchor {
                 Anchor::Start if ic => fold::starts_with(s, v),
-                Anchor::Start => s.starts_with(&**v),
+                Anchor::Start => s
+                    .as_bytes()
+                    .get(..v.len())
+                    .is_some_and(|p| same(p, v.as_bytes())),
                 Anchor::End if ic => fold::ends_with(s, v),
-                Anchor::End => s.ends_with(&**v),
+                Anchor::End => s
+                    .len()
+                    .checked_sub(v.len())
+                    .and_then(|at| s.as_bytes().get(at..))
+                    .is_some_and(|p| same(p, v.as_bytes())),
                 // Never built for substrings (see `new`).
                 Anchor::Anywhere => s.contains(&**v),
             }),

@@ -2,6 +2,7 @@
 //!
 //! Every parser here is total: it returns `None` for input it cannot use, never panics.
 
+pub(crate) mod bytes;
 pub(crate) mod cidr;
 pub(crate) mod fold;
 pub(crate) mod glob;

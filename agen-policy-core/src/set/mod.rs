@@ -555,9 +555,22 @@ impl PolicySet {
         subject: &Subject<'a>,
         resolved: &mut Option<ReadCache<'a>>,
     ) -> Option<Action> {
-        let Some(rules) = &p.rules else {
-            return Some(p.action);
-        };
+        match &p.rules {
+            None => Some(p.action),
+            Some(rules) => self.serve_targeted(p, rules, subject, resolved),
+        }
+    }
+
+    /// What a candidate with targeting serves: out of line, so that the visit's loop stays
+    /// small for the candidates without.
+    #[inline(never)]
+    fn serve_targeted<'a>(
+        &'a self,
+        p: &CompiledPolicy,
+        rules: &[Box<[CompiledCondition]>],
+        subject: &Subject<'a>,
+        resolved: &mut Option<ReadCache<'a>>,
+    ) -> Option<Action> {
         let resolved =
             resolved.get_or_insert_with(|| ReadCache::new(&subject.request, subject.groups()));
         let matched = rules.iter().any(|rule| {
@@ -595,6 +608,7 @@ impl PolicySet {
         (c.evaluate(&mut read, groups), read.value.to_value(groups))
     }
 
+    #[inline]
     pub(crate) fn resolve<'a>(
         &'a self,
         attribute: u32,
