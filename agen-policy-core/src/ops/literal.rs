@@ -57,9 +57,6 @@ enum Search {
     Nothing,
     /// Non-empty values (folded under `ignore_case`), tested one by one.
     Each(Box<[Box<str>]>),
-    /// Non-empty substrings, case-sensitive, tested one by one, each with its searcher built
-    /// at load (`memchr`'s: linear, vectorized).
-    EachSubstring(Box<[memchr::memmem::Finder<'static>]>),
     /// Prefixes or suffixes: the non-empty values' bytes (folded under `ignore_case`; for
     /// [`Anchor::End`], reversed), sorted.
     Sorted(Box<[Box<[u8]>]>),
@@ -105,12 +102,6 @@ impl Literals {
         let search = if kept.is_empty() || empty {
             // With an empty value, `is_match` never looks further.
             Search::Nothing
-        } else if kept.len() <= FEW && anchor == Anchor::Anywhere && !ignore_case {
-            Search::EachSubstring(
-                kept.iter()
-                    .map(|v| memchr::memmem::Finder::new(v.as_bytes()).into_owned())
-                    .collect(),
-            )
         } else if kept.len() <= FEW && !(ignore_case && anchor == Anchor::Anywhere) {
             Search::Each(kept.into_boxed_slice())
         } else if anchor == Anchor::Anywhere {
@@ -167,12 +158,10 @@ impl Literals {
                     .checked_sub(v.len())
                     .and_then(|at| s.as_bytes().get(at..))
                     .is_some_and(|p| same(p, v.as_bytes())),
-                // Never built for substrings (see `new`).
+                // Never built folded (see `new`); the standard library's substring search
+                // (two-way) is linear.
                 Anchor::Anywhere => s.contains(&**v),
             }),
-            Search::EachSubstring(finders) => {
-                finders.iter().any(|f| f.find(s.as_bytes()).is_some())
-            }
             Search::Sorted(values) => match (self.anchor, ic) {
                 (Anchor::End, false) => starts_some(values, s.bytes().rev()),
                 (Anchor::End, true) => {

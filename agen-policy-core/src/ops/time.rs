@@ -109,9 +109,15 @@ impl Instant {
 /// The number made of `len` ASCII digits at `at`.
 fn digits(b: &[u8], at: usize, len: usize) -> Option<u32> {
     let slice = b.get(at..at.checked_add(len)?)?;
-    slice.iter().try_fold(0u32, |acc, d| {
-        d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
-    })
+    let mut value = 0u32;
+    for &d in slice {
+        let digit = d.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        value = value * 10 + u32::from(digit);
+    }
+    Some(value)
 }
 
 fn is_leap(year: u32) -> bool {
