@@ -8,7 +8,8 @@ use regex_automata::meta;
 use regex_automata::nfa::thompson::WhichCaptures;
 use regex_automata::util::syntax;
 
-use super::{EqualsSet, Test};
+use super::shape::{self, Shape};
+use super::{EqualsSet, Pattern, Test};
 use crate::error::Code;
 use crate::json::{brief_str, Json};
 use crate::limits::Limits;
@@ -141,13 +142,16 @@ fn compile_values(
                 if s.len() > limits.max_pattern_bytes {
                     return Err(too_long(i, s, limits));
                 }
-                shared
+                // Compiled whatever its shape: the checks and the budget are the same for
+                // every pattern.
+                let re = shared
                     .regex(s, ignore_case, limits)
                     .map_err(|(code, message)| CompileError {
                         at: At::Value(i),
                         code,
                         message,
-                    })
+                    })?;
+                Ok(shared.pattern(s, ignore_case, re))
             });
             Test::Regex(res.into_boxed_slice())
         }
@@ -274,6 +278,25 @@ fn too_large() -> CompileError {
 }
 
 impl Shared {
+    /// How a compiled pattern is tested: as its literals when it has a literal shape, else by
+    /// the regex.
+    fn pattern(&mut self, pattern: &str, ignore_case: bool, re: Arc<meta::Regex>) -> Pattern {
+        let Some((shape, values)) = shape::literal_shape(pattern, ignore_case) else {
+            return Pattern::Search(re);
+        };
+        let values = values.iter().map(String::as_str);
+        let anchor = match shape {
+            Shape::Whole => return Pattern::Whole(Exact::new(values, false)),
+            Shape::Start => Anchor::Start,
+            Shape::End => Anchor::End,
+            Shape::Anywhere => Anchor::Anywhere,
+        };
+        match Literals::new(anchor, values, false, &mut self.literals) {
+            Ok(literals) => Pattern::Literal(literals),
+            Err(_) => Pattern::Search(re),
+        }
+    }
+
     /// The compiled regular expression of `pattern`, or why it is refused (a code and a
     /// message). A pattern compiles at most once per document; its compiled size, or the size
     /// it was allowed when it is refused as too large, is drawn from

@@ -23,6 +23,7 @@ use crate::ops::time::Instant;
 
 mod compile;
 mod resolve;
+mod shape;
 
 pub(crate) use crate::context::Scalar;
 pub(crate) use compile::{compile, At, Shared};
@@ -63,7 +64,7 @@ pub(crate) enum Test {
     Exists,
     Equals(EqualsSet),
     Matches(Box<GlobSet>),
-    Regex(Box<[Arc<meta::Regex>]>),
+    Regex(Box<[Pattern]>),
     StartsWith(Literals),
     EndsWith(Literals),
     Contains(Literals),
@@ -75,6 +76,27 @@ pub(crate) enum Test {
     SemverLt(OwnedVersion),
     SemverGt(OwnedVersion),
     InCidr(Box<[Block]>),
+}
+
+/// One pattern of `regex`, as it is tested.
+#[derive(Debug, Clone)]
+pub(crate) enum Pattern {
+    /// A search by the compiled regex.
+    Search(Arc<meta::Regex>),
+    /// A pattern of literals at a start, an end or anywhere (`shape.rs`).
+    Literal(Literals),
+    /// A pattern of whole literals (`^(a|b)$`).
+    Whole(Exact),
+}
+
+impl Pattern {
+    fn is_match(&self, s: &str) -> bool {
+        match self {
+            Pattern::Search(re) => re.is_match(s),
+            Pattern::Literal(literals) => literals.is_match(s),
+            Pattern::Whole(exact) => exact.contains(s),
+        }
+    }
 }
 
 /// A compiled condition.
@@ -103,6 +125,8 @@ impl CompiledCondition {
             Test::Before(_) | Test::After(_) | Test::InCidr(_) => 5,
             Test::SemverEq(_) | Test::SemverLt(_) | Test::SemverGt(_) => 6,
             Test::Matches(_) => 6,
+            // A regex of literals costs what the literal test does.
+            Test::Regex(patterns) if patterns.iter().all(|p| !matches!(p, Pattern::Search(_))) => 4,
             Test::Regex(_) => 8,
         }
     }
@@ -170,7 +194,7 @@ impl Test {
             (Test::Exists, _) => Some(true),
             (Test::Equals(set), s) => Some(set.contains(s)),
             (Test::Matches(globs), Scalar::Str(s)) => Some(globs.is_match(s)),
-            (Test::Regex(res), Scalar::Str(s)) => Some(res.iter().any(|r| r.is_match(s))),
+            (Test::Regex(patterns), Scalar::Str(s)) => Some(patterns.iter().any(|p| p.is_match(s))),
             (
                 Test::StartsWith(literals) | Test::EndsWith(literals) | Test::Contains(literals),
                 Scalar::Str(s),
