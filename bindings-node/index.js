@@ -606,7 +606,9 @@ function evaluateFast(set, request) {
   const state = fastPathOf(set)
   busy = true
   try {
-    if (encodeRequest(request, 0, CAPACITY) < 0 || !native.evaluateEncoded(state.slot)) return undefined
+    // The slot first, then the request (the call takes no argument: see src/fast.rs).
+    words[0] = state.slot
+    if (encodeRequest(request, 4, CAPACITY) < 0 || !native.evaluateEncoded()) return undefined
   } finally {
     busy = false
   }
@@ -665,14 +667,20 @@ Object.defineProperty(PolicySet.prototype, 'evaluateMany', {
       busy = true
       try {
         let count = 0
-        let p = 0
+        // After the slot, the count and the split (see src/fast.rs).
+        let p = 12
         while (i + count < n) {
           const q = encodeRequest(requests[i + count], p, SPLIT)
           if (q < 0) break
           count++
           p = q
         }
-        if (count > 0) status = native.evaluateEncodedMany(state.slot, count, SPLIT)
+        if (count > 0) {
+          words[0] = state.slot
+          words[1] = count
+          words[2] = SPLIT
+          status = native.evaluateEncodedMany()
+        }
       } finally {
         busy = false
       }
