@@ -305,8 +305,7 @@ const { hasOwnProperty } = Object.prototype
 
 // JSON leaves out members whose value is one of these.
 function isSkipped(value) {
-  const type = typeof value
-  return type === 'undefined' || type === 'function' || type === 'symbol'
+  return typeof value === 'undefined' || typeof value === 'function' || typeof value === 'symbol'
 }
 
 // Writes the UTF-8 of `s` from byte `at` on, before `end`; the end of what it wrote, or -1.
@@ -314,17 +313,18 @@ function writeText(s, at, end) {
   const n = s.length
   // UTF-8 takes at most 3 bytes per UTF-16 code unit.
   if (at + 3 * n > end) return -1
-  let p = at
+  // Each code unit as one byte, the test for ASCII made once at the end (a byte store keeps
+  // the low 8 bits of a wider code unit, which the UTF-8 below then overwrites).
+  let units = 0
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i)
-    if (c >= 0x80) {
-      // JSON escapes lone surrogates, which UTF-8 cannot hold: the general path keeps them.
-      if (!s.isWellFormed()) return -1
-      return at + bytes.write(s, at, 'utf8')
-    }
-    bytes[p++] = c
+    units |= c
+    bytes[at + i] = c
   }
-  return p
+  if (units < 0x80) return at + n
+  // JSON escapes lone surrogates, which UTF-8 cannot hold: the general path keeps them.
+  if (!s.isWellFormed()) return -1
+  return at + bytes.write(s, at, 'utf8')
 }
 
 // A string with its byte length before it.
@@ -342,40 +342,40 @@ const SKIP = -2
 // value the general path must write.
 function writeValue(value, at, end, depth) {
   if (at + 9 > end) return -1
-  switch (typeof value) {
-    case 'string':
-      bytes[at] = 4
-      return writeString(value, at + 1, end)
-    case 'number':
-      if (!Number.isFinite(value)) {
-        bytes[at] = 0 // JSON writes NaN and the infinities as null
-        return at + 1
-      }
-      bytes[at] = 3
-      view.setFloat64(at + 1, value, true)
-      return at + 9
-    case 'boolean':
-      bytes[at] = value ? 2 : 1
-      return at + 1
-    case 'object':
-      if (value === null) {
-        bytes[at] = 0
-        return at + 1
-      }
-      if (depth === 0) return -1
-      if (Array.isArray(value)) {
-        if (typeof value.toJSON === 'function') return -1
-        return writeList(value, at, end, depth - 1)
-      }
-      if (!isPlainObject(value)) return -1
-      return writeObject(value, at, end, depth - 1)
-    case 'undefined':
-    case 'function':
-    case 'symbol':
-      return SKIP
-    default:
-      return -1 // a BigInt: JSON.stringify throws, on the general path
+  // `typeof` compared where it is taken, which V8 compiles into a check of the value (a
+  // `switch` over it calls a builtin for the type's name).
+  if (typeof value === 'string') {
+    bytes[at] = 4
+    return writeString(value, at + 1, end)
   }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) {
+      bytes[at] = 0 // JSON writes NaN and the infinities as null
+      return at + 1
+    }
+    bytes[at] = 3
+    view.setFloat64(at + 1, value, true)
+    return at + 9
+  }
+  if (typeof value === 'boolean') {
+    bytes[at] = value ? 2 : 1
+    return at + 1
+  }
+  if (typeof value === 'object') {
+    if (value === null) {
+      bytes[at] = 0
+      return at + 1
+    }
+    if (depth === 0) return -1
+    if (Array.isArray(value)) {
+      if (typeof value.toJSON === 'function') return -1
+      return writeList(value, at, end, depth - 1)
+    }
+    if (!isPlainObject(value)) return -1
+    return writeObject(value, at, end, depth - 1)
+  }
+  if (typeof value === 'undefined' || typeof value === 'function' || typeof value === 'symbol') return SKIP
+  return -1 // a BigInt: JSON.stringify throws, on the general path
 }
 
 // tag u32(count) u32(byte length) items: the header is filled in once the items are written.
@@ -515,30 +515,65 @@ function readIds(at, ids) {
 // The decision written from word `at` on (the format is in src/fast.rs): a frozen object, the
 // same one for equal decisions of the set. A decision is equal to another exactly when its
 // action, reason, policies, approval flows and satisfied policies are (the step-up
-// requirements follow from the policies: `Decision::identity` in the core), so the usual
-// decision, with no flow, nothing satisfied and at most two policies, is kept under a number
-// made of those; any other is made each time.
+// requirements follow from the policies: `Decision::identity` in the core), so a decision
+// with no flow and nothing satisfied is kept: with at most two policies under a number made of
+// those, with more (up to MANY_POLICIES) under a hash of them, checked against the kept
+// decision's action, reason and policies; any other is made each time.
 function readDecision(state, at) {
   const action = words[at]
   const reason = words[at + 1]
   const policies = words[at + 2]
   const flows = words[at + 3 + policies]
   const satisfied = words[at + 4 + policies + flows]
-  let key = -1
-  if (policies <= 2 && flows === 0 && satisfied === 0) {
-    const p1 = policies > 0 ? words[at + 3] + 1 : 0
-    const p2 = policies > 1 ? words[at + 4] + 1 : 0
-    // Below 2 ** 53 for sets of up to 2 ** 24 policies (the core's limit is 10 ** 6).
-    key = action * 8 + reason + 32 * (p1 + state.policies.length * p2 + p2)
-    const kept = state.decisions.get(key)
-    if (kept !== undefined) {
-      decisionEnd = skipStepUp(at + 5 + policies)
-      return kept
-    }
+  if (flows !== 0 || satisfied !== 0) return makeDecision(state, at)
+  if (policies > 2) return readHashed(state, at)
+  const p1 = policies > 0 ? words[at + 3] + 1 : 0
+  const p2 = policies > 1 ? words[at + 4] + 1 : 0
+  // Below 2 ** 53 for sets of up to 2 ** 24 policies (the core's limit is 10 ** 6).
+  const key = action * 8 + reason + 32 * (p1 + state.policies.length * p2 + p2)
+  const kept = state.decisions.get(key)
+  if (kept !== undefined) {
+    decisionEnd = skipStepUp(at + 5 + policies)
+    return kept
   }
-  const decision = makeDecision(state, at)
-  if (key >= 0 && state.decisions.size < DECISIONS_KEPT) state.decisions.set(key, decision)
+  return keep(state, key, makeDecision(state, at))
+}
+
+function keep(state, key, decision) {
+  if (state.decisions.size < DECISIONS_KEPT) state.decisions.set(key, decision)
   return decision
+}
+
+// Decisions with more policies than this are made each time.
+const MANY_POLICIES = 64
+
+// readDecision for a decision with more than two policies (and no flow, nothing satisfied),
+// kept apart to keep readDecision small enough for V8 to inline.
+function readHashed(state, at) {
+  const policies = words[at + 2]
+  if (policies > MANY_POLICIES) return makeDecision(state, at)
+  let hash = words[at] * 8 + words[at + 1]
+  for (let i = 0; i < policies; i++) hash = (Math.imul(hash, 31) + words[at + 3 + i]) | 0
+  // Negative, apart from the exact keys of readDecision, and a small integer.
+  const key = -1 - (hash & 0x1fffffff)
+  const kept = state.decisions.get(key)
+  if (kept !== undefined && isDecision(kept, state, at)) {
+    decisionEnd = skipStepUp(at + 5 + policies)
+    return kept
+  }
+  return keep(state, key, makeDecision(state, at))
+}
+
+// Whether `decision`, kept under a hash, has the action, reason and policies written from word
+// `at` on (policy ids are unique in a set, so equal ids are equal indices).
+function isDecision(decision, state, at) {
+  const n = words[at + 2]
+  const policies = decision.policies
+  if (decision.action !== ACTIONS[words[at]] || decision.reason !== REASONS[words[at + 1]] || policies.length !== n) {
+    return false
+  }
+  for (let i = 0; i < n; i++) if (policies[i] !== state.policies[words[at + 3 + i]]) return false
+  return true
 }
 
 // The end of the step-up requirements written from word `at` on.

@@ -152,13 +152,21 @@ pub(crate) fn read_many_header(buffer: &[u8]) -> Option<(u32, u32, u32)> {
     Some((word(0)?, word(1)?, word(2)?))
 }
 
-/// One request read from the buffer: its ids and groups, and its context, all borrowed.
+/// One request read from the buffer: its ids and groups, and its context's bytes, all borrowed
+/// (kept small: it is returned by value for each request).
 pub(crate) struct Request<'a> {
     pub(crate) user: &'a str,
     pub(crate) connector: &'a str,
     pub(crate) tool: &'a str,
-    pub(crate) groups: SmallVec<[&'a str; 8]>,
-    pub(crate) context: Option<BytesContext<'a>>,
+    pub(crate) groups: SmallVec<[&'a str; 4]>,
+    context: Option<Container<'a>>,
+}
+
+impl<'a> Request<'a> {
+    /// The context, to be read in place (`None` for a request without one).
+    pub(crate) fn context(&self) -> Option<BytesContext<'a>> {
+        self.context.map(BytesContext::new)
+    }
 }
 
 /// Reads one request from `bytes`, advancing past it; `None` when the bytes are not what
@@ -189,7 +197,7 @@ pub(crate) fn read_request<'a>(bytes: &mut &'a [u8]) -> Option<Request<'a>> {
     }
     let context = match r.u8()? {
         NONE => None,
-        OBJECT => Some(BytesContext::new(r.container()?)),
+        OBJECT => Some(r.container()?),
         _ => return None,
     };
     *bytes = r.0;

@@ -519,10 +519,10 @@ fn decide_fast<'s>(
     let view = core::RequestView::new(request.user, request.connector, request.tool)
         .and_then(|view| view.groups(&request.groups))
         .ok()?;
-    match &request.context {
+    match request.context() {
         None => set.evaluate_view(&view).ok(),
         Some(context) => {
-            let decided = set.evaluate_view(&view.context(context));
+            let decided = set.evaluate_view(&view.context(&context));
             // `index.js` wrote only a context the core accepts whole (plain data within the
             // limits), so reading it cannot fail unless its bytes are not what `index.js`
             // writes: then, as for any error, the general path decides and reports.

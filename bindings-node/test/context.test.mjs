@@ -347,6 +347,24 @@ describe('evaluate, evaluateJson and evaluateMany decide alike', () => {
     }
   })
 
+  test('decisions with more than two policies are kept too, each told from the others', () => {
+    // Policy i allows when the context's n has bit i: every subset of five policies decides.
+    const bits = setOf(Array.from({ length: 5 }, (_, i) => [`b${i}`, 'equals', [true]]))
+    const requests = Array.from({ length: 32 }, (_, n) => {
+      const context = {}
+      for (let i = 0; i < 5; i++) context[`b${i}`] = (n & (1 << i)) !== 0
+      return { user: 'u', connector: 'c', tool: 't', context }
+    })
+    const first = requests.map((r) => bits.evaluate(r))
+    requests.forEach((r, n) => {
+      const decision = bits.evaluate(r)
+      assert.equal(decision, first[n], `request ${n} again`)
+      assert.deepEqual(decision, bits.evaluateJson(JSON.stringify(r)))
+    })
+    assert.deepEqual(first[31].policies, ['p0', 'p1', 'p2', 'p3', 'p4'])
+    assert.equal(new Set(first).size, 32)
+  })
+
   test('evaluateMany takes any request the fast path does not on the general path, in order', () => {
     const ok = { user: 'u', connector: 'c', tool: 't', context: { s: 'x' } }
     const mixed = [
