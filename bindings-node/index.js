@@ -329,8 +329,52 @@ function writeText(s, at, end) {
 
 // A string with its byte length before it.
 function writeString(s, at, end) {
+  const n = s.length
+  if (n >= MEMO_FROM && n <= MEMO_TO) return writeMemo(s, n, at, end)
   const p = writeText(s, at + 4, end)
   if (p >= 0) view.setUint32(at, p - at - 4, true)
+  return p
+}
+
+// The strings of a context (its keys, often its values) repeat from call to call, and V8 reads
+// each character of a string through a dispatch on how the string is held, about 30
+// instructions a character: a small memo keeps the UTF-8 of the last string of MEMO_FROM to
+// MEMO_TO code units seen in each of its slots (chosen by the length and the last character),
+// written back four bytes at a time. A string is found by value (`===`), so the bytes are
+// always its own.
+const MEMO_FROM = 1
+const MEMO_TO = 40
+const MEMO_SLOTS = 64
+// Per slot: the string's byte length and byte length before it, as written, then its bytes
+// as little-endian 32-bit words (at most 3 * MEMO_TO bytes).
+const MEMO_WORDS = 1 + (3 * MEMO_TO) / 4
+const memoStrings = new Array(MEMO_SLOTS).fill('')
+const memoBytes = new Int32Array(MEMO_SLOTS * MEMO_WORDS)
+
+function writeMemo(s, n, at, end) {
+  const slot = (n + 7 * s.charCodeAt(n - 1)) & (MEMO_SLOTS - 1)
+  const k = slot * MEMO_WORDS
+  if (memoStrings[slot] === s) {
+    const length = memoBytes[k]
+    const words = (length + 3) >> 2
+    // The last word may write up to three bytes past the string, which the caller overwrites
+    // or leaves unread; they must still be in the buffer.
+    if (at + 4 + 4 * words > end) return -1
+    view.setUint32(at, length, true)
+    for (let i = 0; i < words; i++) view.setInt32(at + 4 + 4 * i, memoBytes[k + 1 + i], true)
+    return at + 4 + length
+  }
+  const p = writeText(s, at + 4, end)
+  if (p < 0) return p
+  const length = p - at - 4
+  view.setUint32(at, length, true)
+  memoStrings[slot] = s
+  memoBytes[k] = length
+  for (let i = 0; i < length; i += 4) {
+    let word = 0
+    for (let j = Math.min(3, length - i - 1); j >= 0; j--) word = (word << 8) | bytes[at + 4 + i + j]
+    memoBytes[k + 1 + (i >> 2)] = word
+  }
   return p
 }
 
