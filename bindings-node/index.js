@@ -305,8 +305,7 @@ const { hasOwnProperty } = Object.prototype
 
 // JSON leaves out members whose value is one of these.
 function isSkipped(value) {
-  const type = typeof value
-  return type === 'undefined' || type === 'function' || type === 'symbol'
+  return typeof value === 'undefined' || typeof value === 'function' || typeof value === 'symbol'
 }
 
 // Writes the UTF-8 of `s` from byte `at` on, before `end`; the end of what it wrote, or -1.
@@ -314,23 +313,68 @@ function writeText(s, at, end) {
   const n = s.length
   // UTF-8 takes at most 3 bytes per UTF-16 code unit.
   if (at + 3 * n > end) return -1
-  let p = at
+  // Each code unit as one byte, the test for ASCII made once at the end (a byte store keeps
+  // the low 8 bits of a wider code unit, which the UTF-8 below then overwrites).
+  let units = 0
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i)
-    if (c >= 0x80) {
-      // JSON escapes lone surrogates, which UTF-8 cannot hold: the general path keeps them.
-      if (!s.isWellFormed()) return -1
-      return at + bytes.write(s, at, 'utf8')
-    }
-    bytes[p++] = c
+    units |= c
+    bytes[at + i] = c
   }
-  return p
+  if (units < 0x80) return at + n
+  // JSON escapes lone surrogates, which UTF-8 cannot hold: the general path keeps them.
+  if (!s.isWellFormed()) return -1
+  return at + bytes.write(s, at, 'utf8')
 }
 
 // A string with its byte length before it.
 function writeString(s, at, end) {
+  const n = s.length
+  if (n >= MEMO_FROM && n <= MEMO_TO) return writeMemo(s, n, at, end)
   const p = writeText(s, at + 4, end)
   if (p >= 0) view.setUint32(at, p - at - 4, true)
+  return p
+}
+
+// The strings of a context (its keys, often its values) repeat from call to call, and V8 reads
+// each character of a string through a dispatch on how the string is held, about 30
+// instructions a character: a small memo keeps the UTF-8 of the last string of MEMO_FROM to
+// MEMO_TO code units seen in each of its slots (chosen by the length and the last character),
+// written back four bytes at a time. A string is found by value (`===`), so the bytes are
+// always its own.
+const MEMO_FROM = 1
+const MEMO_TO = 40
+const MEMO_SLOTS = 64
+// Per slot: the string's byte length and byte length before it, as written, then its bytes
+// as little-endian 32-bit words (at most 3 * MEMO_TO bytes).
+const MEMO_WORDS = 1 + (3 * MEMO_TO) / 4
+const memoStrings = new Array(MEMO_SLOTS).fill('')
+const memoBytes = new Int32Array(MEMO_SLOTS * MEMO_WORDS)
+
+function writeMemo(s, n, at, end) {
+  const slot = (n + 7 * s.charCodeAt(n - 1)) & (MEMO_SLOTS - 1)
+  const k = slot * MEMO_WORDS
+  if (memoStrings[slot] === s) {
+    const length = memoBytes[k]
+    const words = (length + 3) >> 2
+    // The last word may write up to three bytes past the string, which the caller overwrites
+    // or leaves unread; they must still be in the buffer.
+    if (at + 4 + 4 * words > end) return -1
+    view.setUint32(at, length, true)
+    for (let i = 0; i < words; i++) view.setInt32(at + 4 + 4 * i, memoBytes[k + 1 + i], true)
+    return at + 4 + length
+  }
+  const p = writeText(s, at + 4, end)
+  if (p < 0) return p
+  const length = p - at - 4
+  view.setUint32(at, length, true)
+  memoStrings[slot] = s
+  memoBytes[k] = length
+  for (let i = 0; i < length; i += 4) {
+    let word = 0
+    for (let j = Math.min(3, length - i - 1); j >= 0; j--) word = (word << 8) | bytes[at + 4 + i + j]
+    memoBytes[k + 1 + (i >> 2)] = word
+  }
   return p
 }
 
@@ -342,40 +386,40 @@ const SKIP = -2
 // value the general path must write.
 function writeValue(value, at, end, depth) {
   if (at + 9 > end) return -1
-  switch (typeof value) {
-    case 'string':
-      bytes[at] = 4
-      return writeString(value, at + 1, end)
-    case 'number':
-      if (!Number.isFinite(value)) {
-        bytes[at] = 0 // JSON writes NaN and the infinities as null
-        return at + 1
-      }
-      bytes[at] = 3
-      view.setFloat64(at + 1, value, true)
-      return at + 9
-    case 'boolean':
-      bytes[at] = value ? 2 : 1
-      return at + 1
-    case 'object':
-      if (value === null) {
-        bytes[at] = 0
-        return at + 1
-      }
-      if (depth === 0) return -1
-      if (Array.isArray(value)) {
-        if (typeof value.toJSON === 'function') return -1
-        return writeList(value, at, end, depth - 1)
-      }
-      if (!isPlainObject(value)) return -1
-      return writeObject(value, at, end, depth - 1)
-    case 'undefined':
-    case 'function':
-    case 'symbol':
-      return SKIP
-    default:
-      return -1 // a BigInt: JSON.stringify throws, on the general path
+  // `typeof` compared where it is taken, which V8 compiles into a check of the value (a
+  // `switch` over it calls a builtin for the type's name).
+  if (typeof value === 'string') {
+    bytes[at] = 4
+    return writeString(value, at + 1, end)
   }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) {
+      bytes[at] = 0 // JSON writes NaN and the infinities as null
+      return at + 1
+    }
+    bytes[at] = 3
+    view.setFloat64(at + 1, value, true)
+    return at + 9
+  }
+  if (typeof value === 'boolean') {
+    bytes[at] = value ? 2 : 1
+    return at + 1
+  }
+  if (typeof value === 'object') {
+    if (value === null) {
+      bytes[at] = 0
+      return at + 1
+    }
+    if (depth === 0) return -1
+    if (Array.isArray(value)) {
+      if (typeof value.toJSON === 'function') return -1
+      return writeList(value, at, end, depth - 1)
+    }
+    if (!isPlainObject(value)) return -1
+    return writeObject(value, at, end, depth - 1)
+  }
+  if (typeof value === 'undefined' || typeof value === 'function' || typeof value === 'symbol') return SKIP
+  return -1 // a BigInt: JSON.stringify throws, on the general path
 }
 
 // tag u32(count) u32(byte length) items: the header is filled in once the items are written.
@@ -515,30 +559,65 @@ function readIds(at, ids) {
 // The decision written from word `at` on (the format is in src/fast.rs): a frozen object, the
 // same one for equal decisions of the set. A decision is equal to another exactly when its
 // action, reason, policies, approval flows and satisfied policies are (the step-up
-// requirements follow from the policies: `Decision::identity` in the core), so the usual
-// decision, with no flow, nothing satisfied and at most two policies, is kept under a number
-// made of those; any other is made each time.
+// requirements follow from the policies: `Decision::identity` in the core), so a decision
+// with no flow and nothing satisfied is kept: with at most two policies under a number made of
+// those, with more (up to MANY_POLICIES) under a hash of them, checked against the kept
+// decision's action, reason and policies; any other is made each time.
 function readDecision(state, at) {
   const action = words[at]
   const reason = words[at + 1]
   const policies = words[at + 2]
   const flows = words[at + 3 + policies]
   const satisfied = words[at + 4 + policies + flows]
-  let key = -1
-  if (policies <= 2 && flows === 0 && satisfied === 0) {
-    const p1 = policies > 0 ? words[at + 3] + 1 : 0
-    const p2 = policies > 1 ? words[at + 4] + 1 : 0
-    // Below 2 ** 53 for sets of up to 2 ** 24 policies (the core's limit is 10 ** 6).
-    key = action * 8 + reason + 32 * (p1 + state.policies.length * p2 + p2)
-    const kept = state.decisions.get(key)
-    if (kept !== undefined) {
-      decisionEnd = skipStepUp(at + 5 + policies)
-      return kept
-    }
+  if (flows !== 0 || satisfied !== 0) return makeDecision(state, at)
+  if (policies > 2) return readHashed(state, at)
+  const p1 = policies > 0 ? words[at + 3] + 1 : 0
+  const p2 = policies > 1 ? words[at + 4] + 1 : 0
+  // Below 2 ** 53 for sets of up to 2 ** 24 policies (the core's limit is 10 ** 6).
+  const key = action * 8 + reason + 32 * (p1 + state.policies.length * p2 + p2)
+  const kept = state.decisions.get(key)
+  if (kept !== undefined) {
+    decisionEnd = skipStepUp(at + 5 + policies)
+    return kept
   }
-  const decision = makeDecision(state, at)
-  if (key >= 0 && state.decisions.size < DECISIONS_KEPT) state.decisions.set(key, decision)
+  return keep(state, key, makeDecision(state, at))
+}
+
+function keep(state, key, decision) {
+  if (state.decisions.size < DECISIONS_KEPT) state.decisions.set(key, decision)
   return decision
+}
+
+// Decisions with more policies than this are made each time.
+const MANY_POLICIES = 64
+
+// readDecision for a decision with more than two policies (and no flow, nothing satisfied),
+// kept apart to keep readDecision small enough for V8 to inline.
+function readHashed(state, at) {
+  const policies = words[at + 2]
+  if (policies > MANY_POLICIES) return makeDecision(state, at)
+  let hash = words[at] * 8 + words[at + 1]
+  for (let i = 0; i < policies; i++) hash = (Math.imul(hash, 31) + words[at + 3 + i]) | 0
+  // Negative, apart from the exact keys of readDecision, and a small integer.
+  const key = -1 - (hash & 0x1fffffff)
+  const kept = state.decisions.get(key)
+  if (kept !== undefined && isDecision(kept, state, at)) {
+    decisionEnd = skipStepUp(at + 5 + policies)
+    return kept
+  }
+  return keep(state, key, makeDecision(state, at))
+}
+
+// Whether `decision`, kept under a hash, has the action, reason and policies written from word
+// `at` on (policy ids are unique in a set, so equal ids are equal indices).
+function isDecision(decision, state, at) {
+  const n = words[at + 2]
+  const policies = decision.policies
+  if (decision.action !== ACTIONS[words[at]] || decision.reason !== REASONS[words[at + 1]] || policies.length !== n) {
+    return false
+  }
+  for (let i = 0; i < n; i++) if (policies[i] !== state.policies[words[at + 3 + i]]) return false
+  return true
 }
 
 // The end of the step-up requirements written from word `at` on.
@@ -606,7 +685,9 @@ function evaluateFast(set, request) {
   const state = fastPathOf(set)
   busy = true
   try {
-    if (encodeRequest(request, 0, CAPACITY) < 0 || !native.evaluateEncoded(state.slot)) return undefined
+    // The slot first, then the request (the call takes no argument: see src/fast.rs).
+    words[0] = state.slot
+    if (encodeRequest(request, 4, CAPACITY) < 0 || !native.evaluateEncoded()) return undefined
   } finally {
     busy = false
   }
@@ -665,14 +746,20 @@ Object.defineProperty(PolicySet.prototype, 'evaluateMany', {
       busy = true
       try {
         let count = 0
-        let p = 0
+        // After the slot, the count and the split (see src/fast.rs).
+        let p = 12
         while (i + count < n) {
           const q = encodeRequest(requests[i + count], p, SPLIT)
           if (q < 0) break
           count++
           p = q
         }
-        if (count > 0) status = native.evaluateEncodedMany(state.slot, count, SPLIT)
+        if (count > 0) {
+          words[0] = state.slot
+          words[1] = count
+          words[2] = SPLIT
+          status = native.evaluateEncodedMany()
+        }
       } finally {
         busy = false
       }

@@ -1,23 +1,29 @@
 // Runs one entry point over the workload's 1,000 requests `passes` times, for callgrind: two
 // runs with different pass counts, diffed, give the instructions of one call, start-up left out.
-// The JIT's and the collector's work differs from run to run by millions of instructions, so
-// the runs are 100,000 calls apart:
+// The runs are 100,000 calls apart, and V8 compiles on the main thread
+// (`--no-concurrent-recompilation`): compiled in the background, the optimized code arrives at
+// a different call in each run under callgrind, which moves the difference by hundreds of
+// instructions per call. The JIT's and the collector's own work still differs by millions of
+// instructions from run to run, which the figures leave out (they sum the functions that run
+// per call):
 //
-//   valgrind --tool=callgrind --callgrind-out-file=cg.10 node cg.mjs evaluate 10
-//   valgrind --tool=callgrind --callgrind-out-file=cg.110 node cg.mjs evaluate 110
+//   valgrind --tool=callgrind --callgrind-out-file=cg.10 node --no-concurrent-recompilation cg.mjs evaluate 10
+//   valgrind --tool=callgrind --callgrind-out-file=cg.110 node --no-concurrent-recompilation cg.mjs evaluate 110
 //   echo $(( ($(grep ^totals: cg.110 | cut -d' ' -f2) - $(grep ^totals: cg.10 | cut -d' ' -f2)) / 100000 ))
 //
-// (modes: evaluate, many, floor); per function: callgrind_annotate on each file, diffed.
+// (modes: evaluate, many, floor; a third argument runs another build of the package, a
+// directory with its index.js and addon); per function: callgrind_annotate on each file, diffed.
 import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-
-import { PolicySet } from 'agen-policy'
+import { dirname, join, resolve } from 'node:path'
 
 import { agenDocument, requests } from './workload.mjs'
 
 const require = createRequire(import.meta.url)
-const native = require(join(dirname(require.resolve('agen-policy/package.json')), 'agen-policy.node'))
-const [mode = 'evaluate', passes = '2'] = process.argv.slice(2)
+const [mode = 'evaluate', passes = '2', packageDir] = process.argv.slice(2)
+// The installed package, or another build of it (a directory with index.js and its addon).
+const dir = packageDir === undefined ? dirname(require.resolve('agen-policy/package.json')) : resolve(packageDir)
+const { PolicySet } = require(join(dir, 'index.js'))
+const native = require(join(dir, 'agen-policy.node'))
 const set = PolicySet.fromObject(agenDocument())
 const reqs = requests(1000)
 const runs = {

@@ -17,8 +17,18 @@
 //!
 //! Lists and objects carry their byte length, so that skipping a member costs the same
 //! whatever it holds. A number is the double JavaScript holds (finite): it is read as the core
-//! reads the text `JSON.stringify` writes for it (see [`number`]). `evaluateMany` writes its
-//! requests one after the other.
+//! reads the text `JSON.stringify` writes for it (see [`number`]).
+//!
+//! The native calls take no argument: what they would take is at the start of the buffer, as
+//! native-endian `u32`s (which JavaScript writes through a `Uint32Array`):
+//!
+//! ```text
+//! evaluate     = u32(slot) request
+//! evaluateMany = u32(slot) u32(count) u32(split) request*count
+//! ```
+//!
+//! with the set's slot (`fastSlot`), and for `evaluateMany` the number of requests, written
+//! one after the other, and the byte from which to write their decisions.
 //!
 //! JavaScript writes only plain data that JSON means the same way, within the core's limits
 //! (nesting, size), and reads all of it to do so: what it cannot write (a value JSON cannot
@@ -27,8 +37,9 @@
 //! writes it and the core checks it whole. So the context needs no check here beyond reading
 //! the bytes safely: bytes that are not what `index.js` writes hand the request over too.
 //!
-//! The decision is written as native-endian `u32`s, which JavaScript reads through a
-//! `Uint32Array`:
+//! The decision is written as native-endian `u32`s, from the start of the buffer for
+//! `evaluate`, one after the other from the split on for `evaluateMany`; JavaScript reads them
+//! through a `Uint32Array`:
 //!
 //! ```text
 //! decision = action reason ids(policies) ids(approval flows) ids(satisfied, as policies)
@@ -123,13 +134,39 @@ impl Writer<'_> {
     }
 }
 
-/// One request read from the buffer: its ids and groups, and its context, all borrowed.
+/// The bytes of the header of `evaluateMany`'s call: the slot, the count and the split.
+pub(crate) const MANY_HEADER: usize = 12;
+
+/// The slot of the set at the start of `evaluate`'s call, and the request's bytes after it.
+pub(crate) fn read_slot(buffer: &[u8]) -> Option<(u32, &[u8])> {
+    let (slot, rest) = buffer.split_first_chunk::<4>()?;
+    Some((u32::from_ne_bytes(*slot), rest))
+}
+
+/// The slot, the count of requests and the split at the start of `evaluateMany`'s call.
+pub(crate) fn read_many_header(buffer: &[u8]) -> Option<(u32, u32, u32)> {
+    let word = |i: usize| {
+        let bytes = buffer.get(4 * i..4 * i + 4)?;
+        Some(u32::from_ne_bytes(bytes.try_into().ok()?))
+    };
+    Some((word(0)?, word(1)?, word(2)?))
+}
+
+/// One request read from the buffer: its ids and groups, and its context's bytes, all borrowed
+/// (kept small: it is returned by value for each request).
 pub(crate) struct Request<'a> {
     pub(crate) user: &'a str,
     pub(crate) connector: &'a str,
     pub(crate) tool: &'a str,
-    pub(crate) groups: SmallVec<[&'a str; 8]>,
-    pub(crate) context: Option<BytesContext<'a>>,
+    pub(crate) groups: SmallVec<[&'a str; 4]>,
+    context: Option<Container<'a>>,
+}
+
+impl<'a> Request<'a> {
+    /// The context, to be read in place (`None` for a request without one).
+    pub(crate) fn context(&self) -> Option<BytesContext<'a>> {
+        self.context.map(BytesContext::new)
+    }
 }
 
 /// Reads one request from `bytes`, advancing past it; `None` when the bytes are not what
@@ -160,7 +197,7 @@ pub(crate) fn read_request<'a>(bytes: &mut &'a [u8]) -> Option<Request<'a>> {
     }
     let context = match r.u8()? {
         NONE => None,
-        OBJECT => Some(BytesContext::new(r.container()?)),
+        OBJECT => Some(r.container()?),
         _ => return None,
     };
     *bytes = r.0;

@@ -519,10 +519,10 @@ fn decide_fast<'s>(
     let view = core::RequestView::new(request.user, request.connector, request.tool)
         .and_then(|view| view.groups(&request.groups))
         .ok()?;
-    match &request.context {
+    match request.context() {
         None => set.evaluate_view(&view).ok(),
         Some(context) => {
-            let decided = set.evaluate_view(&view.context(context));
+            let decided = set.evaluate_view(&view.context(&context));
             // `index.js` wrote only a context the core accepts whole (plain data within the
             // limits), so reading it cannot fail unless its bytes are not what `index.js`
             // writes: then, as for any error, the general path decides and reports.
@@ -535,25 +535,25 @@ fn decide_fast<'s>(
 }
 
 /// Decides on a request that `index.js` wrote whole into the shared buffer (module `fast`),
-/// reading its context in place from the bytes, and writes the decision back into the buffer. Returns
-/// `false` for a request the general path must take (it reports why).
+/// after the slot of the set to decide with, reading its context in place from the bytes, and
+/// writes the decision back into the buffer. Returns `false` for a request the general path
+/// must take (it reports why).
 ///
 /// Each string or object crossing the Node-API boundary costs tens to hundreds of nanoseconds;
-/// a number in (the buffer was given once) and indices back keep `evaluate` near the engine's
-/// own speed.
+/// the call takes no argument (the buffer was given once, the slot is in it) and gives back
+/// indices, which keeps `evaluate` near the engine's own speed: napi-rs converts no argument
+/// and keeps no borrow scope for a function without arguments.
 #[napi(skip_typescript, catch_unwind)]
-pub fn evaluate_encoded(slot: u32) -> bool {
-    let Some(set) = fast_set(slot) else {
-        return false;
-    };
+pub fn evaluate_encoded() -> bool {
     let decided = with_fast_buffer(|buffer| {
-        let decision = {
-            let mut bytes: &[u8] = buffer;
-            fast::read_request(&mut bytes).and_then(|request| decide_fast(&set.set, &request))
-        };
-        decision.is_some_and(|d| set.write(&d, buffer).is_some())
+        let (slot, mut bytes) = fast::read_slot(buffer)?;
+        let set = fast_set(slot)?;
+        let decision =
+            fast::read_request(&mut bytes).and_then(|request| decide_fast(&set.set, &request))?;
+        set.write(&decision, buffer)
     })
-    .unwrap_or(false);
+    .flatten()
+    .is_some();
     #[cfg(feature = "test-hooks")]
     if decided {
         test_hooks::FAST_PATH_DECISIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -561,23 +561,27 @@ pub fn evaluate_encoded(slot: u32) -> bool {
     decided
 }
 
-/// Decides on `count` requests written one after the other at the start of the shared buffer,
-/// in one call; writes the decisions one after the other from byte `split` on. Returns twice the
-/// number decided, plus one when the next request must take the general path; fewer are
-/// decided than given when the decisions fill the buffer.
+/// Decides on the requests written one after the other in the shared buffer, after the slot of
+/// the set, their count and the byte from which to write the decisions (module `fast`), in one
+/// call; writes the decisions one after the other from that byte on. Returns twice the number
+/// decided, plus one when the next request must take the general path; fewer are decided than
+/// given when the decisions fill the buffer.
 #[napi(skip_typescript, catch_unwind)]
-pub fn evaluate_encoded_many(slot: u32, count: u32, split: u32) -> u32 {
-    let Some(set) = fast_set(slot) else {
-        return 1;
-    };
-    with_fast_buffer(|buffer| decide_many(&set, buffer, count, split)).unwrap_or(1)
+pub fn evaluate_encoded_many() -> u32 {
+    with_fast_buffer(|buffer| {
+        let (slot, count, split) = fast::read_many_header(buffer)?;
+        let set = fast_set(slot)?;
+        Some(decide_many(&set, buffer, count, split))
+    })
+    .flatten()
+    .unwrap_or(1)
 }
 
 fn decide_many(set: &Encoded, buffer: &mut [u8], count: u32, split: u32) -> u32 {
     let Some((input, output)) = buffer.split_at_mut_checked(split as usize) else {
         return 1;
     };
-    let mut bytes: &[u8] = input;
+    let mut bytes: &[u8] = input.get(fast::MANY_HEADER..).unwrap_or_default();
     let mut at = 0;
     for i in 0..count {
         let Some(decision) =

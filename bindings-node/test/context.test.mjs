@@ -347,6 +347,51 @@ describe('evaluate, evaluateJson and evaluateMany decide alike', () => {
     }
   })
 
+  test('strings written again are written exactly, whatever they hold and however often', () => {
+    // Keys and values the encoder writes again from its memo (or not: too long, lone surrogates),
+    // many of them sharing its slots.
+    const words = [
+      'agent', 'type', 'ChatGPT', 'Claude', 'Other', 'é', 'éé', 'naïve', '日本語', '😀', 'a😀b', 'ab', 'ba', 'abc', 'cba',
+      'x'.repeat(39), 'y'.repeat(40), 'z'.repeat(41), '€'.repeat(40), '\ud800', 'a\udc00b',
+      ...Array.from({ length: 300 }, (_, i) => `k${i}${'q'.repeat(i % 11)}`),
+    ]
+    const memo = setOf([['s', 'equals', words.filter((_, i) => i % 3 === 0)]])
+    const g = generator(0x5eed)
+    const before = fastDecisions()
+    let wellFormed = 0
+    for (let round = 0; round < 3000; round++) {
+      const w = g.pick(words)
+      const key = g.pick(words)
+      const r = { user: 'u', connector: 'c', tool: 't', context: { [key]: w, s: w, o: { [w]: key } } }
+      if (w.isWellFormed() && key.isWellFormed()) {
+        assert.deepEqual(memo.evaluate(r), memo.evaluateJson(JSON.stringify(r)), JSON.stringify(r))
+        wellFormed++
+      } else {
+        // The core refuses a lone surrogate, which the general path writes escaped.
+        assert.throws(() => memo.evaluate(r), RequestError)
+      }
+    }
+    assert.equal(fastDecisions() - before, wellFormed, 'every well-formed one on the fast path')
+  })
+
+  test('decisions with more than two policies are kept too, each told from the others', () => {
+    // Policy i allows when the context's n has bit i: every subset of five policies decides.
+    const bits = setOf(Array.from({ length: 5 }, (_, i) => [`b${i}`, 'equals', [true]]))
+    const requests = Array.from({ length: 32 }, (_, n) => {
+      const context = {}
+      for (let i = 0; i < 5; i++) context[`b${i}`] = (n & (1 << i)) !== 0
+      return { user: 'u', connector: 'c', tool: 't', context }
+    })
+    const first = requests.map((r) => bits.evaluate(r))
+    requests.forEach((r, n) => {
+      const decision = bits.evaluate(r)
+      assert.equal(decision, first[n], `request ${n} again`)
+      assert.deepEqual(decision, bits.evaluateJson(JSON.stringify(r)))
+    })
+    assert.deepEqual(first[31].policies, ['p0', 'p1', 'p2', 'p3', 'p4'])
+    assert.equal(new Set(first).size, 32)
+  })
+
   test('evaluateMany takes any request the fast path does not on the general path, in order', () => {
     const ok = { user: 'u', connector: 'c', tool: 't', context: { s: 'x' } }
     const mixed = [
