@@ -11,6 +11,8 @@ import { describe, test } from 'node:test'
 
 import { PolicySet, RequestError } from 'agen-policy'
 
+import { generator } from './generator.mjs'
+
 const native = createRequire(import.meta.url)('../agen-policy.node')
 const fastDecisions = () => native.__fastPathDecisionsForTest()
 
@@ -266,21 +268,6 @@ describe('the context read in place', () => {
     }
   })
 })
-
-// A small seeded generator (mulberry32), so that a failure is reproducible.
-function generator(seed) {
-  let a = seed >>> 0
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const int = (n) => Math.floor(next() * n)
-  const pick = (list) => list[int(list.length)]
-  return { next, int, pick }
-}
 
 const SCALARS = ['x', 'y', '', 'deep', 'dotted', 'eng', 2, 3, 2.5, -0, 2 ** 60, true, false, null]
 const KEYS = ['s', 'n', 'b', 'z', 'l', 'o', 'a', 'b', 'c', 'k', 'v', 'k.v', 'a.b', 'a.b.c', 'constructor']

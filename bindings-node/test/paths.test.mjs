@@ -8,6 +8,8 @@ import { describe, test } from 'node:test'
 
 import { PolicySet, RequestError } from 'agen-policy'
 
+import { generator } from './generator.mjs'
+
 // Test-only export of the `test-hooks` build (test.sh): requests decided on the fast path.
 const native = createRequire(import.meta.url)('../agen-policy.node')
 const fastDecisions = () => native.__fastPathDecisionsForTest()
@@ -59,21 +61,6 @@ const policies = CONDITIONS.flatMap(([attribute, operator, values, ignoreCase], 
   ),
 )
 const set = PolicySet.fromJson(`{"connectors": [{"id": "c", "tools": [{"name": "t"}]}], "policies": [${policies.join(',')}]}`)
-
-// A small seeded generator (mulberry32), so that a failure is reproducible.
-function generator(seed) {
-  let a = seed >>> 0
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const int = (n) => Math.floor(next() * n)
-  const pick = (list) => list[int(list.length)]
-  return { next, int, pick }
-}
 
 const NUMBERS = [
   0, -0, 1, -1, 0.1, 0.2, 0.1 + 0.2, 1.5, -0.5, 2, 3, 1e-7, 5e-324, -5e-324, 1.7976931348623157e308, -1.7976931348623157e308,
