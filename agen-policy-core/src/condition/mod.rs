@@ -135,37 +135,50 @@ impl CompiledCondition {
     /// operator compares at most once per read.
     pub(crate) fn evaluate(&self, read: &mut Read<'_>, groups: UserGroups<'_>) -> Outcome {
         let result = match (&self.test, &read.value) {
-            // The common case first: one scalar, tested as it is.
+            // The common cases first: one scalar of the type the operator compares, tested in
+            // place.
             (
-                Test::Equals(_)
-                | Test::Matches(_)
-                | Test::Regex(_)
-                | Test::StartsWith(_)
-                | Test::EndsWith(_)
-                | Test::Contains(_)
-                | Test::Number(..),
-                Resolved::Str(_) | Resolved::Num(_) | Resolved::Bool(_),
-            ) => read.value.scalar().and_then(|s| self.test.test(s)),
+                Test::StartsWith(literals) | Test::EndsWith(literals) | Test::Contains(literals),
+                Resolved::Str(s),
+            ) => Some(literals.is_match(s)),
+            (Test::Equals(set), Resolved::Str(s)) => Some(set.strings.contains(s)),
+            (Test::Number(want, or_equal, bound), Resolved::Num(n)) => {
+                let o = number::compare(n, bound);
+                Some(o == *want || (*or_equal && o == Ordering::Equal))
+            }
+            (Test::Matches(globs), Resolved::Str(s)) => Some(globs.is_match(s)),
+            (Test::Regex(patterns), Resolved::Str(s)) => {
+                Some(patterns.iter().any(|p| p.is_match(s)))
+            }
             (Test::Exists, value) => Some(value.exists()),
-            (test, Resolved::Str(_) | Resolved::Num(_) | Resolved::Bool(_)) => match test {
-                // Parsed once per read into the form compared.
-                Test::Before(bound) => read.instant().map(|t| t < *bound),
-                Test::After(bound) => read.instant().map(|t| t > *bound),
-                Test::SemverEq(vs) => read.version().map(|v| {
+            // Parsed once per read into the form compared.
+            (Test::Before(bound), Resolved::Str(_) | Resolved::Num(_) | Resolved::Bool(_)) => {
+                read.instant().map(|t| t < *bound)
+            }
+            (Test::After(bound), Resolved::Str(_) | Resolved::Num(_) | Resolved::Bool(_)) => {
+                read.instant().map(|t| t > *bound)
+            }
+            (Test::SemverEq(vs), Resolved::Str(_) | Resolved::Num(_) | Resolved::Bool(_)) => {
+                read.version().map(|v| {
                     vs.iter()
                         .any(|w| v.precedence(&w.as_version()) == Ordering::Equal)
-                }),
-                Test::SemverLt(bound) => read
-                    .version()
-                    .map(|v| v.precedence(&bound.as_version()) == Ordering::Less),
-                Test::SemverGt(bound) => read
-                    .version()
-                    .map(|v| v.precedence(&bound.as_version()) == Ordering::Greater),
-                Test::InCidr(blocks) => {
-                    read.address().map(|a| blocks.iter().any(|b| b.contains(a)))
-                }
-                test => read.value.scalar().and_then(|s| test.test(s)),
-            },
+                })
+            }
+            (Test::SemverLt(bound), Resolved::Str(_) | Resolved::Num(_) | Resolved::Bool(_)) => {
+                read.version()
+                    .map(|v| v.precedence(&bound.as_version()) == Ordering::Less)
+            }
+            (Test::SemverGt(bound), Resolved::Str(_) | Resolved::Num(_) | Resolved::Bool(_)) => {
+                read.version()
+                    .map(|v| v.precedence(&bound.as_version()) == Ordering::Greater)
+            }
+            (Test::InCidr(blocks), Resolved::Str(_) | Resolved::Num(_) | Resolved::Bool(_)) => {
+                read.address().map(|a| blocks.iter().any(|b| b.contains(a)))
+            }
+            // A scalar of another type: what the operator makes of it.
+            (test, Resolved::Str(_) | Resolved::Num(_) | Resolved::Bool(_)) => {
+                read.value.scalar().and_then(|s| test.test(s))
+            }
             (test, value) => {
                 let mut comparable = false;
                 let matched = value.any(groups, |s| match test.test(s) {

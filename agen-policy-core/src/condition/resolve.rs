@@ -327,22 +327,15 @@ pub(crate) fn lookup<'a>(
         Some(found) => Some(found),
         None if path.len() >= 2 => {
             // The keys as `&str`, on the stack for the usual few segments.
-            const STACK: usize = 8;
-            let mut stack = [""; STACK];
-            let heap: Vec<&str>;
-            let keys = match stack.get_mut(..path.len()) {
-                Some(keys) => {
-                    for (key, segment) in keys.iter_mut().zip(path) {
-                        *key = segment;
-                    }
-                    &*keys
-                }
-                None => {
-                    heap = path.iter().map(|k| &**k).collect();
-                    &heap
+            let got = match path {
+                [a, b] => context.get(&[a, b]),
+                [a, b, c] => context.get(&[a, b, c]),
+                _ => {
+                    let keys: SmallVec<[&str; 8]> = path.iter().map(|k| &**k).collect();
+                    context.get(&keys)
                 }
             };
-            context.get(keys)?.map(|v| (v, false))
+            got?.map(|v| (v, false))
         }
         None => None,
     };

@@ -23,7 +23,7 @@ use aho_corasick::nfa::contiguous;
 use aho_corasick::{Anchored, Input, MatchKind};
 use rustc_hash::{FxHashMap, FxHasher};
 
-use super::bytes::same;
+use super::bytes::{contains, same};
 use super::fold::{self, fold};
 
 /// Up to this many values are tested one by one (each in time linear in the input, so at most
@@ -158,9 +158,8 @@ impl Literals {
                     .checked_sub(v.len())
                     .and_then(|at| s.as_bytes().get(at..))
                     .is_some_and(|p| same(p, v.as_bytes())),
-                // Never built folded (see `new`); the standard library's substring search
-                // (two-way) is linear.
-                Anchor::Anywhere => s.contains(&**v),
+                // Never built folded (see `new`); linear (`bytes::contains`).
+                Anchor::Anywhere => contains(s, v),
             }),
             Search::Sorted(values) => match (self.anchor, ic) {
                 (Anchor::End, false) => starts_some(values, s.bytes().rev()),
