@@ -464,15 +464,22 @@ impl Segment {
 }
 
 /// The patterns of one `matches` condition, sorted by shape: the literal shapes through sets
-/// tested in one pass each, the rest one by one.
+/// tested in one pass each, the rest one by one. Only the shapes present are kept, so that a
+/// condition of one pattern makes one test.
 #[derive(Debug, Clone)]
 pub(crate) struct GlobSet {
-    any: bool,
-    exact: Exact,
-    prefixes: Literals,
-    suffixes: Literals,
-    substrings: Literals,
-    general: Box<[Glob]>,
+    parts: Box<[Part]>,
+}
+
+/// One shape's patterns.
+#[derive(Debug, Clone)]
+enum Part {
+    /// A pattern of stars only: every string matches.
+    Any,
+    Exact(Exact),
+    /// Prefixes (`lit*`), suffixes (`*lit`) or substrings (`*lit*`).
+    Literals(Literals),
+    General(Glob),
 }
 
 impl GlobSet {
@@ -507,33 +514,48 @@ impl GlobSet {
         if !errors.is_empty() {
             return Err(SetError::Invalid(errors));
         }
-        let mut literals = |anchor, values: &[String]| {
-            Literals::new(
-                anchor,
-                values.iter().map(String::as_str),
+        if any {
+            return Ok(GlobSet {
+                parts: Box::new([Part::Any]),
+            });
+        }
+        let mut parts = Vec::new();
+        if !exact.is_empty() {
+            parts.push(Part::Exact(Exact::new(
+                exact.iter().map(String::as_str),
                 ignore_case,
-                cache,
-            )
-            .map_err(|TooLarge| SetError::TooLarge)
-        };
+            )));
+        }
+        for (anchor, values) in [
+            (Anchor::Start, &prefixes),
+            (Anchor::End, &suffixes),
+            (Anchor::Anywhere, &substrings),
+        ] {
+            if !values.is_empty() {
+                let literals = Literals::new(
+                    anchor,
+                    values.iter().map(String::as_str),
+                    ignore_case,
+                    cache,
+                )
+                .map_err(|TooLarge| SetError::TooLarge)?;
+                parts.push(Part::Literals(literals));
+            }
+        }
+        parts.extend(general.into_iter().map(Part::General));
         Ok(GlobSet {
-            any,
-            prefixes: literals(Anchor::Start, &prefixes)?,
-            suffixes: literals(Anchor::End, &suffixes)?,
-            substrings: literals(Anchor::Anywhere, &substrings)?,
-            exact: Exact::new(exact.iter().map(String::as_str), ignore_case),
-            general: general.into_boxed_slice(),
+            parts: parts.into_boxed_slice(),
         })
     }
 
     /// Whether some pattern matches all of `s`.
     pub(crate) fn is_match(&self, s: &str) -> bool {
-        self.any
-            || (!self.exact.is_empty() && self.exact.contains(s))
-            || self.prefixes.is_match(s)
-            || self.suffixes.is_match(s)
-            || self.substrings.is_match(s)
-            || self.general.iter().any(|g| g.is_match(s))
+        self.parts.iter().any(|part| match part {
+            Part::Any => true,
+            Part::Exact(exact) => exact.contains(s),
+            Part::Literals(literals) => literals.is_match(s),
+            Part::General(glob) => glob.is_match(s),
+        })
     }
 }
 

@@ -296,11 +296,6 @@ impl Exact {
         }
     }
 
-    /// Whether there is no string to compare with.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.strings.is_empty()
-    }
-
     /// Whether `s` equals some string.
     pub(crate) fn contains(&self, s: &str) -> bool {
         let eq = |v: &str| {
