@@ -302,7 +302,7 @@ impl Exact {
             if self.ignore_case {
                 fold::eq(s, v)
             } else {
-                s == v
+                same(s.as_bytes(), v.as_bytes())
             }
         };
         if self.hashed.is_empty() {
