@@ -133,7 +133,7 @@ impl CompiledCondition {
 
     /// Evaluates the condition on an attribute's read, parsing the value into the form the
     /// operator compares at most once per read.
-    pub(crate) fn evaluate(&self, read: &mut Read<'_>, groups: UserGroups<'_>) -> Outcome {
+    pub(crate) fn evaluate(&self, read: &mut Read<'_>, groups: &UserGroups<'_>) -> Outcome {
         let result = match (&self.test, &read.value) {
             // The common cases first: one scalar of the type the operator compares, tested in
             // place.

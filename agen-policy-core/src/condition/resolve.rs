@@ -69,7 +69,7 @@ pub(crate) struct UserGroups<'a> {
 }
 
 impl UserGroups<'_> {
-    fn any(self, f: &mut impl FnMut(Scalar<'_>) -> bool) -> bool {
+    fn any(&self, f: &mut impl FnMut(Scalar<'_>) -> bool) -> bool {
         self.directory.iter().any(|g| f(Scalar::Str(g)))
             || self.request.iter().any(|g| f(Scalar::Str(g)))
     }
@@ -102,7 +102,7 @@ impl<'a> Resolved<'a> {
     /// host cannot read any more (it was read once already) reads as no value.
     pub(super) fn any(
         &self,
-        groups: UserGroups<'_>,
+        groups: &UserGroups<'_>,
         mut f: impl FnMut(Scalar<'_>) -> bool,
     ) -> bool {
         match self {

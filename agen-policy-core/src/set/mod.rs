@@ -573,12 +573,12 @@ impl PolicySet {
     ) -> Option<Action> {
         let resolved =
             resolved.get_or_insert_with(|| ReadCache::new(&subject.request, subject.groups()));
+        let groups = resolved.groups;
         let matched = rules.iter().any(|rule| {
             rule.iter().all(|c| {
-                let groups = resolved.groups;
                 resolved
                     .get(c.attribute, || self.resolve(c.attribute, subject))
-                    .is_some_and(|read| c.evaluate(read, groups).holds())
+                    .is_some_and(|read| c.evaluate(read, &groups).holds())
             })
         });
         match (matched, p.otherwise) {
@@ -605,7 +605,7 @@ impl PolicySet {
                 .unwrap_or(Resolved::Missing),
         );
         let groups = subject.groups();
-        (c.evaluate(&mut read, groups), read.value.to_value(groups))
+        (c.evaluate(&mut read, &groups), read.value.to_value(groups))
     }
 
     #[inline]
