@@ -6,6 +6,7 @@ use std::ops::Range;
 use rustc_hash::FxHashMap;
 
 use super::candidates::{decode, visit_key};
+use super::routes::Routes;
 use super::{
     posting_key, to_u32, version, CompiledPolicy, ConnectorIndex, DirectoryEntry, PolicySet,
     UserEntry, DEFAULT_MAX_AGE, GROUP_TAG, USER_TAG,
@@ -34,12 +35,16 @@ impl PolicySet {
         // Connectors and their tool slots.
         let mut connectors = FxHashMap::default();
         let mut connector_index = Vec::with_capacity(document.connectors.len());
+        let mut routes = Routes::default();
         let mut slot = 0u32;
         for (i, c) in document.connectors.iter().enumerate() {
             connectors.insert(c.id.as_ref().into(), to_u32(i));
             let mut tools = FxHashMap::default();
             for (t, tool) in c.tools.iter().enumerate() {
                 tools.insert(tool.name.as_ref().into(), to_u32(t));
+                if c.enabled && tool.enabled {
+                    routes.add(&c.id, &tool.name, to_u32(i), to_u32(t));
+                }
             }
             connector_index.push(ConnectorIndex {
                 enabled: c.enabled,
@@ -283,6 +288,7 @@ impl PolicySet {
             warnings,
             connectors,
             connector_index,
+            routes,
             users,
             directory,
             group_syms,

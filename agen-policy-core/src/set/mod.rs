@@ -20,9 +20,11 @@ use crate::view::RequestView;
 
 mod build;
 mod candidates;
+mod routes;
 mod version;
 
 use candidates::Candidates;
+use routes::Routes;
 
 /// A loaded, validated and indexed policy document: immutable, cheap to share across threads
 /// (`Send + Sync`), and evaluated without allocating on the common path.
@@ -48,6 +50,8 @@ pub struct PolicySet {
     warnings: Vec<Problem>,
     connectors: FxHashMap<Box<str>, u32>,
     connector_index: Vec<ConnectorIndex>,
+    /// Every enabled tool of every enabled connector, by both names at once.
+    routes: Routes,
     users: FxHashMap<Box<str>, UserEntry>,
     directory: Vec<DirectoryEntry>,
     group_syms: FxHashMap<Box<str>, u32>,
@@ -282,7 +286,27 @@ impl PolicySet {
     }
 
     /// Resolves the request's connector and tool, or the reason it is denied outright.
+    #[inline]
     pub(crate) fn locate(
+        &self,
+        connector: &str,
+        tool: &str,
+    ) -> Result<(&ConnectorIndex, u32), Reason> {
+        // An enabled tool of an enabled connector, in one probe; anything else (or a route
+        // whose connector is missing, which cannot be) is decided step by step.
+        let routed = self
+            .routes
+            .find(connector, tool)
+            .and_then(|(c, t)| Some((self.connector_index.get(c as usize)?, t)));
+        match routed {
+            Some(found) => Ok(found),
+            None => self.locate_by_steps(connector, tool),
+        }
+    }
+
+    /// [`PolicySet::locate`] by the connector, then the tool: the reason a request is denied.
+    #[inline(never)]
+    fn locate_by_steps(
         &self,
         connector: &str,
         tool: &str,
