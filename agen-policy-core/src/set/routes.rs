@@ -1,5 +1,6 @@
-//! Every tool of every connector under one key, so that a request finds its connector and tool
-//! with one hash of the two names and one probe, and the names compared by word loads.
+//! Every enabled tool of every enabled connector under one key, so that a request finds its
+//! connector and tool with one hash of the two names and one probe, and the names compared by
+//! word loads.
 //!
 //! The table only speeds up the common case, an enabled tool of an enabled connector. Anything
 //! else (an unknown or disabled connector or tool) misses it, and the set's lookup by connector
@@ -42,7 +43,8 @@ fn key(connector: &str, tool: &str) -> u64 {
 
 impl Routes {
     /// Adds the route to tool `tool` (named `tool_name`) of connector `connector` (`connector_id`).
-    /// Only enabled tools of enabled connectors are added.
+    /// The caller adds only enabled tools of enabled connectors: a route found is one that
+    /// evaluation may take without further checks.
     pub(crate) fn add(&mut self, connector_id: &str, tool_name: &str, connector: u32, tool: u32) {
         let Ok(index) = u32::try_from(self.routes.len()) else {
             // Beyond 2^32 routes the rest go through the lookup by connector and tool.
